@@ -1,0 +1,14 @@
+build/obj/worker/config.o: worker/config.c include/healer/config.h \
+ include/healer/activity.h include/healer/aws.h include/healer/clock.h \
+ include/healer/common.h include/healer/creds.h include/healer/http.h \
+ include/healer/sigv4.h include/healer/retry.h include/healer/log.h
+include/healer/config.h:
+include/healer/activity.h:
+include/healer/aws.h:
+include/healer/clock.h:
+include/healer/common.h:
+include/healer/creds.h:
+include/healer/http.h:
+include/healer/sigv4.h:
+include/healer/retry.h:
+include/healer/log.h:

@@ -1,0 +1,108 @@
+/* pool_internal.h - shared state of the pool's threads (pool.c, poller.c,
+ * executor.c, heartbeat.c, answer.c). Not a public interface.
+ *
+ * Locking: pool->lock guards the slot counters, the run queue, the held
+ * list and every task's next_heartbeat_ms / running fields. No I/O is done
+ * while holding it. A task's `answered` flag is the single claim on its one
+ * answer: whoever flips it from false to true sends (or deliberately does
+ * not send) the result.
+ */
+#ifndef HEALER_POOL_INTERNAL_H
+#define HEALER_POOL_INTERNAL_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "healer/pool.h"
+
+typedef struct hl_task {
+	atomic_int refs;
+	size_t act;                     /* index into pool->acts */
+	char *token;
+	char *input;
+	size_t input_len;
+	char token_hash[13];
+	atomic_bool cancelled;          /* the activity should stop */
+	atomic_bool answered;           /* the one answer has been claimed */
+	int64_t received_mono_ms;
+	int64_t next_heartbeat_ms;      /* lock */
+	bool running;                   /* lock: an executor has it */
+	struct hl_task *prev, *next;    /* lock: the held list */
+} hl_task;
+
+typedef struct act_state {
+	const hl_activity_config *cfg;
+	char error_prefix[96];          /* "Healer.RemediateDisk" */
+	char *poll_body;                /* GetActivityTask JSON, prebuilt */
+	size_t poll_body_len;
+	/* lock */
+	int open_polls;
+	int held;                       /* queued + running */
+	int64_t backoff_until_ms;
+	int error_streak;
+	/* counters, atomics (metrics) */
+	atomic_long started, succeeded, failed, cancelled, shutdown;
+	atomic_long duration_sum_ms, duration_max_ms, duration_count;
+	atomic_long poll_wait_sum_ms, polls_done, poll_errors;
+} act_state;
+
+struct hl_pool {
+	hl_config cfg;
+	hl_aws *aws;
+	const hl_clock *clock;
+	act_state acts[HL_MAX_ACTIVITIES];
+	size_t n_acts;
+
+	pthread_mutex_t lock;
+	pthread_cond_t work_cond;       /* run queue not empty / exiting */
+	pthread_cond_t idle_cond;       /* a task or poll finished */
+	hl_task **queue;                /* ring of tasks waiting for an executor */
+	size_t q_head, q_len, q_cap;
+	hl_task held;                   /* sentinel of the held list */
+	bool draining;
+	bool stop_polls;                /* abort open polls now (drain_now) */
+	bool executors_exit;
+	bool heartbeat_exit;
+	int64_t deadline_ms;            /* monotonic; valid when draining */
+	int executors_busy;
+
+	CURLM *multi;                   /* owned by the poller thread */
+	atomic_bool poller_done;
+	atomic_llong last_progress_ms;
+
+	pthread_t poller_thread, heartbeat_thread;
+	pthread_t *executor_threads;
+	int n_executors;
+	pthread_cond_t heartbeat_cond;
+
+	atomic_long tasks_received, results_undelivered, aborted_polls;
+};
+
+/* pool.c */
+void hl_task_unref(hl_task *t);
+/* Returns a finished task's slot (lock not held) and wakes the poller. */
+void hl_pool_release_task(hl_pool *pool, hl_task *t);
+void hl_pool_wake_poller(hl_pool *pool);
+
+/* poller.c */
+void *hl_poller_main(void *arg);
+
+/* executor.c */
+void *hl_executor_main(void *arg);
+
+/* heartbeat.c */
+void *hl_heartbeat_main(void *arg);
+
+/* answer.c: sending the one answer. The caller must have claimed
+ * t->answered. Retries transient failures until deadline_ms (monotonic;
+ * 0 = the default budget). Never sends twice: TaskDoesNotExist,
+ * InvalidToken and TaskTimedOut after a retry mean it was already settled. */
+void hl_answer_success(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char *output,
+		       size_t output_len, int64_t deadline_ms);
+void hl_answer_failure(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char *error,
+		       const char *cause, int64_t deadline_ms);
+/* Frees the calling thread's answer buffer (at thread exit). */
+void hl_answer_thread_cleanup(void);
+
+#endif
