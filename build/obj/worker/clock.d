@@ -1,2 +1,0 @@
-build/obj/worker/clock.o: worker/clock.c include/healer/clock.h
-include/healer/clock.h:
