@@ -56,7 +56,7 @@ $(BUILD)/unit-tests: $(UNIT_OBJ) $(BUILD)/libhealer.a
 
 $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libhealer.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 # ---- tests ---------------------------------------------------------------
 # Unit tests run from the repository root so they find ../shared/testdata.

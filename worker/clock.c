@@ -72,7 +72,11 @@ uint64_t hl_random_below(const hl_clock *c, uint64_t bound)
 {
 	if (bound == 0)
 		return 0;
-	return c->random(c->ctx) % bound;
+	/* Scale the top 53 bits: monotonic in the draw, so a test's fixed
+	 * draw of 0 or UINT64_MAX gives the interval's ends. */
+	double unit = (double)(c->random(c->ctx) >> 11) / 9007199254740992.0;
+	uint64_t v = (uint64_t)(unit * (double)bound);
+	return v < bound ? v : bound - 1;
 }
 
 void hl_format_amz_date(int64_t epoch_s, char out[17], char date_out[9])

@@ -16,8 +16,10 @@
  * signing second changes.
  *
  * Key cache: one entry keyed by (secret, date, region, service); the secret
- * copy is compared with CRYPTO_memcmp. The secret copy and the key states are
- * wiped (OPENSSL_cleanse / EVP_MD_CTX_free, which clears) on change and free.
+ * copy is compared with CRYPTO_memcmp and wiped with OPENSSL_cleanse on
+ * change and free. The key states are overwritten (EVP init zeroes them) on
+ * change and cleared by EVP_MD_CTX_free; derivation intermediates are wiped.
+ * Secrets longer than MAX_CACHED_SECRET are not cached: derived every call.
  *
  * URI rules: req->path is the path as sent on the wire; each segment is
  * URI-encoded once more, so '%' becomes "%25" (AWS's "double encoding" for
@@ -779,8 +781,6 @@ int hl_sigv4_sign(hl_sigv4_signer *s, const hl_sigv4_request *req,
 		goto crypto_failed;
 	}
 	to_hex(md, sizeof(md), s->signature);
-	if (!s->key_valid)
-		forget_key(s);   /* an uncacheable (very long) secret */
 
 	hl_buf_reset(&s->auth);
 	if (put(&s->auth, ALGORITHM " Credential=") < 0 ||

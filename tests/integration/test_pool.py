@@ -170,16 +170,21 @@ def test_slow_task_with_heartbeats_outlives_heartbeat_seconds(ep):
 
 
 def test_invalid_input_and_oversized_output(ep):
+    # Step Functions only ever sends JSON; rawInputs lets a test send what
+    # a broken proxy or a future bug might.
     ep.admin('POST', '/_admin/tasks', {'activityArn': activity_arn('echo'),
-                                       'inputs': ['{"broken": ']})
-    enqueue(ep, 'echo', [{'output_bytes': 300000}, {'fail': 'Disk'}])
+                                       'rawInputs': ['{"broken": ']})
+    enqueue(ep, 'echo', [{'output_bytes': 300000}, {'fail': 'Disk'},
+                         {'sleep_ms': 'soon'}])
     with Worker(ep.url, 'echo:2'):
-        wait_until(lambda: settled(ep, 3), 20, what='3 tasks settled')
+        wait_until(lambda: settled(ep, 4), 20, what='4 tasks settled')
     errors = {}
     for t in tasks(ep):
         (answer,) = [s for s in t['sends'] if s['accepted']]
-        errors[answer.get('error')] = answer.get('cause', '')
-    assert 'Healer.InvalidInput' in errors and 'not valid JSON' in errors['Healer.InvalidInput']
+        errors.setdefault(answer.get('error'), []).append(answer.get('cause', ''))
+    causes = ' | '.join(errors.get('Healer.InvalidInput', []))
+    assert 'not valid JSON' in causes and '"sleep_ms" must be an integer' in causes, errors
+    errors = {k: v[0] for k, v in errors.items()}
     assert 'Healer.OutputTooLarge' in errors and '262144' in errors['Healer.OutputTooLarge']
     assert 'Healer.Echo.Disk' in errors
 

@@ -58,7 +58,8 @@ static void expect_fail(const char **argv, const char *const *frags, size_t n)
 	hl_config cfg;
 	hl_err err;
 	int rc = load(&cfg, &err, argv);
-	cr_assert_eq(rc, HL_ERR_CONFIG, "rc %d (%s)", rc, err.message);
+	cr_assert_eq(rc, HL_ERR_CONFIG, "rc %d (%s) for argv[1] %s, want \"%s\"", rc,
+		     err.message, argv[1] ? argv[1] : "-", n ? frags[n - 1] : "");
 	cr_assert_eq(err.code, HL_ERR_CONFIG);
 	for (size_t i = 0; i < n; i++)
 		cr_assert(strstr(err.message, frags[i]), "message \"%s\" lacks \"%s\"",
@@ -411,7 +412,7 @@ Test(config, malformed_arns)
 		{ "arn:aws:states:us-east-1:123456789012:activity:a.b", "activity name" },
 		{ "arn:aws:states:us-east-1:123456789012:activity:a b", "activity name" },
 		{ "arn:aws:states:us-east-1:123456789012:activity:"
-		  "a123456789a123456789a123456789a123456789a123456789a123456789a123456789a123456789",
+		  "a123456789a123456789a123456789a123456789a123456789a123456789a123456789a123456789x",
 		  "activity name" },
 	};
 	char v[512];
@@ -423,6 +424,15 @@ Test(config, malformed_arns)
 		EXPECT_FAIL(ARGV(), "HEALER_ACTIVITY_ARNS (--activity-arns)", "\"echo\"",
 			    bad[i].why);
 	}
+
+	/* the longest name allowed */
+	hl_config cfg;
+	hl_err err;
+	setenv("HEALER_ACTIVITY_ARNS",
+	       "echo=arn:aws-cn:states:us-east-1:123456789012:activity:"
+	       "a123456789a123456789a123456789a123456789a123456789a123456789a123456789a123456789",
+	       1);
+	cr_assert_eq(load(&cfg, &err, ARGV()), HL_OK, "%s", err.message);
 }
 
 Test(config, malformed_prefix_and_long_arn)
