@@ -54,7 +54,7 @@ static void send_answer(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char
 		int rc = hl_aws_call_raw(conn, &hl_svc_sfn, op, body.data, body.len, &out, &opts, &err);
 		json_object_put(out);
 		if (rc == HL_OK) {
-			HL_LOG(HL_LOG_INFO, "task answered", HL_LS("activity", a->cfg->activity->name),
+			HL_LOG(HL_LOG_INFO, "task answered", HL_LS("activity", a->cfg->name),
 			       HL_LS("token", t->token_hash), HL_LS("result", what),
 			       HL_LI("duration_ms", hl_mono_ms(clock) - t->received_mono_ms),
 			       HL_LI("attempts", attempt));
@@ -66,7 +66,7 @@ static void send_answer(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char
 			HL_LOG(attempt > 1 ? HL_LOG_INFO : HL_LOG_WARN,
 			       attempt > 1 ? "task already settled by an earlier attempt"
 					   : "task no longer accepts an answer (timed out or cancelled)",
-			       HL_LS("activity", a->cfg->activity->name), HL_LS("token", t->token_hash),
+			       HL_LS("activity", a->cfg->name), HL_LS("token", t->token_hash),
 			       HL_LS("op", op), HL_LS("error", err.aws_code), HL_LI("attempts", attempt));
 			return;
 		}
@@ -76,7 +76,7 @@ static void send_answer(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char
 		if (kind == HL_RETRY_NO || attempt >= ANSWER_MAX_ATTEMPTS || now + backoff >= deadline_ms) {
 			atomic_fetch_add(&pool->results_undelivered, 1);
 			HL_LOG(HL_LOG_ERROR, "could not deliver the task's answer; the state will time out and retry",
-			       HL_LS("activity", a->cfg->activity->name), HL_LS("token", t->token_hash),
+			       HL_LS("activity", a->cfg->name), HL_LS("token", t->token_hash),
 			       HL_LS("op", op), HL_LS("error", err.aws_code[0] ? err.aws_code : hl_status_name(err.code)),
 			       HL_LS("detail", err.message), HL_LI("attempts", attempt));
 			return;
@@ -124,7 +124,7 @@ void hl_answer_failure(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char 
 		abort();
 	if (hl_buf_append(&body, "}", 1) < 0)
 		abort();
-	HL_LOG(HL_LOG_INFO, "task failed", HL_LS("activity", pool->acts[t->act].cfg->activity->name),
+	HL_LOG(HL_LOG_INFO, "task failed", HL_LS("activity", pool->acts[t->act].cfg->name),
 	       HL_LS("token", t->token_hash), HL_LS("error", error));
 	send_answer(pool, conn, t, "SendTaskFailure", error, deadline_ms);
 }

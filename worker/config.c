@@ -62,12 +62,12 @@ static const setting settings[S_COUNT] = {
 		     "full activity ARNs by name; win over the prefix" },
 	[S_REGION] = { "AWS_REGION", "AWS_DEFAULT_REGION", "region", "REGION", NULL,
 		       "required",
-		       "AWS region (else AWS_DEFAULT_REGION); every activity ARN must be in it" },
+		       "AWS region; every activity ARN must be in it" },
 	[S_WORKER_NAME] = { "HEALER_WORKER_NAME", NULL, "worker-name", "NAME", NULL,
 			    "ECS task id, else hostname",
 			    "workerName given to Step Functions and in every log line (1..80)" },
 	[S_DRY_RUN] = { "HEALER_DRY_RUN", NULL, "dry-run", "", "false", "false",
-			"report what would change without changing it (--no-dry-run: off)" },
+			"report what would change, change nothing (--no-dry-run or --dry-run=false: off)" },
 	[S_LOG_LEVEL] = { "HEALER_LOG_LEVEL", NULL, "log-level", "LEVEL", "info", "info",
 			  "debug, info, warn, error or off" },
 	[S_DRAIN] = { "HEALER_DRAIN_DEADLINE_S", NULL, "drain-deadline", "SECONDS", "100", "100",
@@ -303,18 +303,41 @@ static int find_activity(hl_err *err, enum setting_id id, span name, const hl_ac
 		    known_activities(known, sizeof(known)));
 }
 
-/* The index of act in cfg, or -1 when it is not served. */
-static int served_index(const hl_config *cfg, const hl_activity *act)
+static bool valid_label(span s)
+{
+	if (s.n == 0 || s.n > 64)
+		return false;
+	for (size_t i = 0; i < s.n; i++)
+		if (!((s.p[i] >= 'a' && s.p[i] <= 'z') || (s.p[i] >= '0' && s.p[i] <= '9') || s.p[i] == '-'))
+			return false;
+	return true;
+}
+
+/* The index of the served activity called `name`, or -1. */
+static int served_by_label(const hl_config *cfg, span name)
 {
 	for (size_t i = 0; i < cfg->n_activities; i++)
-		if (cfg->activities[i].activity == act)
+		if (strlen(cfg->activities[i].name) == name.n &&
+		    memcmp(cfg->activities[i].name, name.p, name.n) == 0)
 			return (int)i;
 	return -1;
 }
 
+/* For NAME=VALUE maps: the served index of NAME, -1 for a known activity
+ * this process does not serve (ignored), or an error for an unknown name. */
+static int map_target(const hl_config *cfg, enum setting_id id, span name, int *index, hl_err *err)
+{
+	const hl_activity *act = NULL;
+	*index = served_by_label(cfg, name);
+	if (*index >= 0)
+		return HL_OK;
+	return find_activity(err, id, name, &act);
+}
+
+/* NAME:SLOTS or LABEL=NAME:SLOTS, comma-separated. */
 static int load_activities(hl_config *cfg, const char *list, hl_err *err)
 {
-	span rest = span_of(list), item, name, slots;
+	span rest = span_of(list), item, name, slots, label, impl;
 	char b[SHOWN_BUF];
 
 	if (!list || !*list)
@@ -325,16 +348,25 @@ static int load_activities(hl_config *cfg, const char *list, hl_err *err)
 		char what[160];
 
 		if (!span_split(item, ':', &name, &slots) || name.n == 0)
-			return fail(err, S_ACTIVITIES, "expected NAME:SLOTS, got \"%s\"",
+			return fail(err, S_ACTIVITIES, "expected NAME:SLOTS or LABEL=NAME:SLOTS, got \"%s\"",
 				    shown_span(item, b));
-		HL_GUARD(find_activity(err, S_ACTIVITIES, name, &act));
-		if (served_index(cfg, act) >= 0)
+		if (span_split(name, '=', &label, &impl)) {
+			if (!valid_label(label))
+				return fail(err, S_ACTIVITIES, "label \"%s\" must be 1..64 of a-z, 0-9 and '-'",
+					    shown_span(label, b));
+		} else {
+			label = name;
+			impl = name;
+		}
+		HL_GUARD(find_activity(err, S_ACTIVITIES, impl, &act));
+		if (served_by_label(cfg, label) >= 0)
 			return fail(err, S_ACTIVITIES, "activity \"%s\" is listed twice",
-				    act->name);
+				    shown_span(label, b));
 		if (cfg->n_activities == HL_MAX_ACTIVITIES)
 			return fail(err, S_ACTIVITIES, "at most %d activities", HL_MAX_ACTIVITIES);
 		ac = &cfg->activities[cfg->n_activities];
-		snprintf(what, sizeof(what), "slots for \"%s\" ", act->name);
+		span_cstr(label, ac->name, sizeof(ac->name));
+		snprintf(what, sizeof(what), "slots for \"%s\" ", ac->name);
 		HL_GUARD(int_span(err, S_ACTIVITIES, what, slots, 1, HL_MAX_SLOTS_PER_ACTIVITY,
 				  &ac->slots));
 		ac->activity = act;
@@ -408,45 +440,37 @@ static int check_arn(const hl_config *cfg, const hl_activity_config *ac, enum se
 
 	if (problem)
 		return fail(err, id, "ARN \"%s\" for activity \"%s\" %s%s", shown(ac->arn, b),
-			    ac->activity->name,
+			    ac->name,
 			    strncmp(problem, "is ", 3) == 0 ? "" : "is malformed: ", problem);
 	if (strcmp(region, cfg->region) != 0)
 		return fail(err, id,
 			    "ARN for activity \"%s\" is in region \"%s\" but "
 			    "AWS_REGION (--region) is \"%s\"",
-			    ac->activity->name, region, cfg->region);
+			    ac->name, region, cfg->region);
 	return HL_OK;
 }
 
 static int load_arns(hl_config *cfg, const char *prefix, const char *arns, hl_err *err)
 {
 	bool from_map[HL_MAX_ACTIVITIES] = { false };
-	const hl_activity *seen[64];
-	size_t n_seen = 0;
 	span rest = span_of(arns), item, name, arn;
 	char b[SHOWN_BUF];
 
 	while (arns && *arns && next_item(&rest, &item)) {
-		const hl_activity *act = NULL;
+		int i;
 
 		if (!span_split(item, '=', &name, &arn) || name.n == 0 || arn.n == 0)
 			return fail(err, S_ARNS, "expected NAME=ARN, got \"%s\"",
 				    shown_span(item, b));
-		HL_GUARD(find_activity(err, S_ARNS, name, &act));
-		for (size_t i = 0; i < n_seen; i++)
-			if (seen[i] == act)
-				return fail(err, S_ARNS, "activity \"%s\" is listed twice",
-					    act->name);
-		if (n_seen == sizeof(seen) / sizeof(seen[0]))
-			return fail(err, S_ARNS, "too many entries");
-		seen[n_seen++] = act;
-
-		int i = served_index(cfg, act);
+		HL_GUARD(map_target(cfg, S_ARNS, name, &i, err));
 		if (i < 0)
 			continue;   /* an ARN for an activity not served here */
+		if (from_map[i])
+			return fail(err, S_ARNS, "activity \"%s\" is listed twice",
+				    cfg->activities[i].name);
 		if (!span_cstr(arn, cfg->activities[i].arn, HL_MAX_ARN))
 			return fail(err, S_ARNS, "ARN for activity \"%s\" is longer than %d "
-				    "characters", act->name, HL_MAX_ARN - 1);
+				    "characters", cfg->activities[i].name, HL_MAX_ARN - 1);
 		from_map[i] = true;
 		HL_GUARD(check_arn(cfg, &cfg->activities[i], S_ARNS, err));
 	}
@@ -457,13 +481,13 @@ static int load_arns(hl_config *cfg, const char *prefix, const char *arns, hl_er
 		if (!prefix || !*prefix)
 			return hl_err_set(err, HL_ERR_CONFIG,
 					  "no ARN for activity \"%s\": set %s (--%s) or %s (--%s)",
-					  ac->activity->name, settings[S_ARN_PREFIX].env,
+					  ac->name, settings[S_ARN_PREFIX].env,
 					  settings[S_ARN_PREFIX].flag, settings[S_ARNS].env,
 					  settings[S_ARNS].flag);
-		int n = snprintf(ac->arn, HL_MAX_ARN, "%s%s", prefix, ac->activity->name);
+		int n = snprintf(ac->arn, HL_MAX_ARN, "%s%s", prefix, ac->name);
 		if (n < 0 || n >= HL_MAX_ARN)
 			return fail(err, S_ARN_PREFIX, "ARN \"%s\" for activity \"%s\" is longer "
-				    "than %d characters", shown(prefix, b), ac->activity->name,
+				    "than %d characters", shown(prefix, b), ac->name,
 				    HL_MAX_ARN - 1);
 		HL_GUARD(check_arn(cfg, ac, S_ARN_PREFIX, err));
 	}
@@ -476,14 +500,11 @@ static int load_heartbeats(hl_config *cfg, const char *list, hl_err *err)
 {
 	bool set[HL_MAX_ACTIVITIES] = { false };
 	bool have_default = false;
-	const hl_activity *seen[64];
-	size_t n_seen = 0;
 	int def = 20;
 	span rest = span_of(list), item, name, num;
 	char b[SHOWN_BUF];
 
 	while (next_item(&rest, &item)) {
-		const hl_activity *act = NULL;
 		char what[160];
 		int v = 0;
 
@@ -495,17 +516,13 @@ static int load_heartbeats(hl_config *cfg, const char *list, hl_err *err)
 			have_default = true;
 			continue;
 		}
-		HL_GUARD(find_activity(err, S_HEARTBEAT, name, &act));
-		for (size_t i = 0; i < n_seen; i++)
-			if (seen[i] == act)
-				return fail(err, S_HEARTBEAT, "activity \"%s\" is listed twice",
-					    act->name);
-		if (n_seen == sizeof(seen) / sizeof(seen[0]))
-			return fail(err, S_HEARTBEAT, "too many entries");
-		seen[n_seen++] = act;
-		snprintf(what, sizeof(what), "interval for \"%s\" ", act->name);
+		int i;
+		HL_GUARD(map_target(cfg, S_HEARTBEAT, name, &i, err));
+		if (i >= 0 && set[i])
+			return fail(err, S_HEARTBEAT, "activity \"%s\" is listed twice",
+				    cfg->activities[i].name);
+		snprintf(what, sizeof(what), "interval for \"%s\" ", shown_span(name, b));
 		HL_GUARD(int_span(err, S_HEARTBEAT, what, num, 1, HEARTBEAT_MAX_S, &v));
-		int i = served_index(cfg, act);
 		if (i >= 0) {
 			cfg->activities[i].heartbeat_interval_s = v;
 			set[i] = true;

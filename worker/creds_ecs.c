@@ -135,6 +135,15 @@ out:
 	return rc;
 }
 
+int hl_creds_check_full_uri(const char *uri, hl_err *err)
+{
+	char *host = NULL;
+	int rc = check_full_uri(uri, &host, err);
+
+	free(host);
+	return rc;
+}
+
 /* ---- authorization token ------------------------------------------------ */
 
 static int check_token(const char *token, size_t len, const char *what,

@@ -49,6 +49,12 @@ hl_creds_source hl_creds_source_imds(const hl_creds_config *cfg,
 hl_creds_source hl_creds_source_profile(const hl_creds_config *cfg,
 					const char *const *envp);
 
+/* Checks AWS_CONTAINER_CREDENTIALS_FULL_URI: https to any host, or http to
+ * a loopback host (127.0.0.0/8, ::1, localhost) or an ECS/EKS agent address
+ * (169.254.170.2, 169.254.170.23, fd00:ec2::23). Anything else, or not a
+ * URL, is HL_ERR_CONFIG naming the host. */
+int hl_creds_check_full_uri(const char *uri, hl_err *err) HL_MUST_CHECK;
+
 /* ---- document parsers ---------------------------------------------------- */
 
 /* ECS container credentials document:

@@ -109,7 +109,7 @@ static void run_task(executor *ex, hl_task *t)
 	if (atomic_load(&t->cancelled) || atomic_exchange(&t->answered, true)) {
 		/* Cancelled by a heartbeat (counted there) or answered by the
 		 * drain deadline: nothing to send from here. */
-		HL_LOG(HL_LOG_INFO, "task result discarded: cancelled", HL_LS("activity", act->name),
+		HL_LOG(HL_LOG_INFO, "task result discarded: cancelled", HL_LS("activity", a->cfg->name),
 		       HL_LS("token", t->token_hash), HL_LI("duration_ms", elapsed));
 		goto out;
 	}

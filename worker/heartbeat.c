@@ -63,14 +63,14 @@ static void send_heartbeat(hl_pool *pool, hl_aws_conn *conn, hl_buf *body, hl_ta
 		if (!atomic_exchange(&t->answered, true)) {
 			atomic_fetch_add(&a->cancelled, 1);
 			HL_LOG(HL_LOG_WARN, "task cancelled: Step Functions no longer accepts it; no result will be sent",
-			       HL_LS("activity", a->cfg->activity->name), HL_LS("token", t->token_hash),
+			       HL_LS("activity", a->cfg->name), HL_LS("token", t->token_hash),
 			       HL_LS("error", err.aws_code));
 		}
 		return;
 	}
 	/* A missed heartbeat is not fatal: the next turn tries again, well
 	 * within HeartbeatSeconds when the interval is set as documented. */
-	HL_LOG(HL_LOG_WARN, "heartbeat failed; will retry", HL_LS("activity", a->cfg->activity->name),
+	HL_LOG(HL_LOG_WARN, "heartbeat failed; will retry", HL_LS("activity", a->cfg->name),
 	       HL_LS("token", t->token_hash),
 	       HL_LS("error", err.aws_code[0] ? err.aws_code : hl_status_name(err.code)),
 	       HL_LS("detail", err.message));

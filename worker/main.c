@@ -117,6 +117,12 @@ static int cmd_run_activity(int argc, char **argv)
 		fputc('\n', stderr);
 		return EXIT_USAGE;
 	}
+	hl_err ierr;
+	hl_err_clear(&ierr);
+	if (act->init && act->init(&ierr) < 0) {
+		fprintf(stderr, "healer: configuration error: %s: %s\n", act->name, ierr.message);
+		return EXIT_USAGE;
+	}
 	const char *env_dry = getenv("HEALER_DRY_RUN");
 	if (env_dry && (strcmp(env_dry, "true") == 0 || strcmp(env_dry, "1") == 0))
 		dry_run = true;
@@ -239,6 +245,13 @@ static int cmd_serve(int argc, char **argv, sigset_t *signals)
 	}
 	hl_log_set_level(cfg.log_level);
 	hl_log_set_worker(cfg.worker_name);
+	for (size_t i = 0; i < cfg.n_activities; i++) {
+		const hl_activity *act = cfg.activities[i].activity;
+		if (act->init && act->init(&err) < 0) {
+			fprintf(stderr, "healer: configuration error: %s: %s\n", act->name, err.message);
+			return EXIT_USAGE;
+		}
+	}
 
 	hl_creds_provider *provider = NULL;
 	hl_aws *aws = NULL;
@@ -253,7 +266,7 @@ static int cmd_serve(int argc, char **argv, sigset_t *signals)
 		return 1;
 	}
 	for (size_t i = 0; i < cfg.n_activities; i++)
-		HL_LOG(HL_LOG_INFO, "serving activity", HL_LS("activity", cfg.activities[i].activity->name),
+		HL_LOG(HL_LOG_INFO, "serving activity", HL_LS("activity", cfg.activities[i].name), HL_LS("implementation", cfg.activities[i].activity->name),
 		       HL_LS("activityArn", cfg.activities[i].arn), HL_LI("slots", cfg.activities[i].slots),
 		       HL_LI("heartbeat_s", cfg.activities[i].heartbeat_interval_s));
 	HL_LOG(HL_LOG_INFO, "worker started", HL_LS("version", HEALER_VERSION), HL_LS("region", cfg.region),

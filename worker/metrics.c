@@ -58,7 +58,7 @@ static int emit_activity(hl_buf *b, int64_t ts, const char *worker, act_state *a
 		"{\"Name\":\"TaskDurationMax\",\"Unit\":\"Milliseconds\"},"
 		"{\"Name\":\"PollWaitAvg\",\"Unit\":\"Milliseconds\"}]}]},"
 		"\"Activity\":\"%s\",\"worker\":",
-		(long long)ts, a->cfg->activity->name);
+		(long long)ts, a->cfg->name);
 	if (rc == 0)
 		rc = hl_json_escape(b, worker, strlen(worker));
 	if (rc == 0)

@@ -144,7 +144,7 @@ static void set_backoff(hl_pool *pool, act_state *a, const hl_err *err)
 		HL_LOG(fatal ? HL_LOG_ERROR : HL_LOG_WARN,
 		       fatal ? "GetActivityTask refused; check the activity ARN and the task role"
 			     : "GetActivityTask failed; backing off",
-		       HL_LS("activity", a->cfg->activity->name), HL_LS("activityArn", a->cfg->arn),
+		       HL_LS("activity", a->cfg->name), HL_LS("activityArn", a->cfg->arn),
 		       HL_LS("error", err->aws_code[0] ? err->aws_code : hl_status_name(err->code)),
 		       HL_LS("detail", err->message), HL_LI("streak", streak), HL_LI("backoff_ms", delay));
 }
@@ -310,7 +310,7 @@ static void finish_poll(poller *p, poll_req *r, CURLcode cc)
 		hl_task *t = make_task(pool, r->act, token, input);
 		atomic_fetch_add(&pool->tasks_received, 1);
 		atomic_fetch_add(&a->started, 1);
-		HL_LOG(HL_LOG_INFO, "task received", HL_LS("activity", a->cfg->activity->name),
+		HL_LOG(HL_LOG_INFO, "task received", HL_LS("activity", a->cfg->name),
 		       HL_LS("token", t->token_hash), HL_LI("input_bytes", t->input_len));
 		enqueue_task(pool, t);
 	} else {

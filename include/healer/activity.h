@@ -30,6 +30,10 @@ typedef struct hl_activity {
 	 * the caller). On failure returns a negative status after calling
 	 * hl_activity_fail() (else the pool reports Healer.<Name>.Internal). */
 	int (*run)(hl_activity_ctx *ctx, json_object *input, json_object **output);
+	/* Optional: validates this activity's settings (HEALER_* variables)
+	 * once at worker start; a failure stops the worker with exit 2 and
+	 * err naming the setting. NULL when there is nothing to check. */
+	int (*init)(hl_err *err);
 } hl_activity;
 
 /* The registry: every compiled-in activity, by name (NULL if unknown). */

@@ -20,6 +20,11 @@
 #define HL_MAX_ARN 256
 
 typedef struct hl_activity_config {
+	/* The name this process serves it under: the ARN suffix, the log and
+	 * metric label. Usually the implementation's name; `label=impl:slots`
+	 * serves one implementation under another name (e.g. a second state
+	 * machine version's activity). */
+	char name[65];
 	const hl_activity *activity;
 	int slots;
 	char arn[HL_MAX_ARN];

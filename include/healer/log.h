@@ -31,18 +31,25 @@ typedef struct hl_log_field {
 #define HL_LI(k, v) ((hl_log_field){ .key = (k), .type = HL_F_INT, .i = (int64_t)(v) })
 #define HL_LB(k, v) ((hl_log_field){ .key = (k), .type = HL_F_BOOL, .i = (v) ? 1 : 0 })
 
-/* Process-wide settings; set once at start, before threads. */
+/* Process-wide settings. Level and fd are atomics: safe to read (and
+ * change) while threads log. The worker name must be set once at start,
+ * before threads are created (it is not synchronised). hl_log is not
+ * async-signal-safe. */
 void hl_log_set_level(hl_log_level level);
 hl_log_level hl_log_get_level(void);
 void hl_log_set_fd(int fd);                  /* default 1 (stdout) */
 void hl_log_set_worker(const char *worker);  /* added to every line */
-/* Parses "debug|info|warn|error|off"; returns 0 or -1. */
+/* Parses "debug|info|warn|warning|error|off", case-insensitive; returns 0,
+ * or -1 leaving *out unchanged. */
 int hl_log_parse_level(const char *s, hl_log_level *out);
 
 static inline int hl_log_enabled(hl_log_level level) { return level >= hl_log_get_level(); }
 
 /* Writes {"ts":...,"level":...,"msg":msg,"worker":...,<fields>}. NULL
- * string fields are skipped. Thread-safe. */
+ * string fields are skipped ("worker" too when none is set). A string value
+ * longer than 8 KiB is cut and marked "...(truncated, N bytes)"; fields
+ * that would take the line past 64 KiB are dropped and
+ * "log_truncated":true is added. Thread-safe; errno is preserved. */
 void hl_log(hl_log_level level, const char *msg, const hl_log_field *fields, size_t n);
 
 /* A line with one or more fields: HL_LOG(HL_LOG_INFO, "msg", HL_LS("k", v)). */

@@ -411,7 +411,7 @@ Test(creds_provider, refresh_window_edges, .init = reset_clock)
 	hl_creds_provider *p;
 	int64_t exp = T0_MS + 60 * MIN_MS;
 
-	atomic_store(&fclock.random, 600000);   /* lead = 5 min + 10 min */
+	atomic_store(&fclock.random, UINT64_MAX);   /* lead = 5 min + 10 min */
 	p = provider_over(&s);
 	cr_assert_eq(get_n(p), 1);
 	set_wall(exp - 15 * MIN_MS - 1);

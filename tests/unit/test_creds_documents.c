@@ -93,7 +93,7 @@ Test(creds_json, ecs_bad_documents)
 		     HL_ERR_PARSE, "field Expiration is not an ISO 8601 date");
 	expect_error(p, "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"" SECRET "\","
 		     "\"Token\":\"SESSIONTOKEN\",\"Expiration\":null}",
-		     HL_ERR_PARSE, "field Expiration is not a string");
+		     HL_ERR_PARSE, "missing field Expiration");
 	expect_error(p, "{\"AccessKeyId\":\"A\\u0000B\",\"SecretAccessKey\":\"" SECRET
 		     "\",\"Token\":\"T\",\"Expiration\":\"2030-01-02T03:04:05Z\"}",
 		     HL_ERR_PARSE, "field AccessKeyId contains a NUL byte");
@@ -231,7 +231,8 @@ Test(creds_ini, configparser_rules)
 		"; another\n"
 		"[default]\n"
 		"AWS_Access_Key_ID=AKIDDEF   \r\n"
-		"  aws_secret_access_key   :   sek = with : delims  \n"
+		"  continued = not a key\n"
+		"aws_secret_access_key   :   sek = with : delims  \n"
 		"\n"
 		"s3 =\n"
 		"    max_concurrent_requests = 10\n"
@@ -251,6 +252,7 @@ Test(creds_ini, configparser_rules)
 			 "sek = with : delims");
 	cr_assert_null(hl_creds_ini_get(ini, "default", "aws_session_token"),
 		       "indented lines continue the previous value");
+	cr_assert_null(hl_creds_ini_get(ini, "default", "continued"));
 	cr_assert_str_eq(hl_creds_ini_get(ini, "default", "s3"), "");
 	cr_assert_str_eq(hl_creds_ini_get(ini, "default", "region"), "eu-west-1",
 			 "a repeated section: later wins");

@@ -162,7 +162,15 @@ def sign_botocore(secret, method, path, query, get_all, signed_headers, body,
 # ---- verification ---------------------------------------------------------
 
 def _amz_to_epoch(amz_date):
-    return calendar.timegm(time.strptime(amz_date, '%Y%m%dT%H%M%SZ'))
+    """'20261127T045017Z' -> epoch seconds (ValueError when malformed)."""
+    if len(amz_date) != 16 or amz_date[8] != 'T' or amz_date[15] != 'Z' \
+            or not (amz_date[:8] + amz_date[9:15]).isdigit():
+        raise ValueError(amz_date)
+    y, mo, d = int(amz_date[0:4]), int(amz_date[4:6]), int(amz_date[6:8])
+    h, mi, s = int(amz_date[9:11]), int(amz_date[11:13]), int(amz_date[13:15])
+    if not (1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60 and s < 61):
+        raise ValueError(amz_date)
+    return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
 
 
 def _epoch_to_amz(t):

@@ -56,7 +56,9 @@ class Vendor:
             self.config = dict(self.defaults)
             self.current = None
             self.force = False
-            self.fetches = 0
+            self.fetches = 0        # every request for credentials
+            self.served = 0         # ... answered with credentials
+            self.refused = 0        # ... refused (auth) or failed (fail=)
             self.rotations = 0
 
     def configure(self, body):
@@ -90,15 +92,20 @@ class Vendor:
                 cfg['auth_token'] = '(set)'
             cur = self.current
             return {'config': cfg, 'fetches': self.fetches,
+                    'served': self.served, 'refused': self.refused,
                     'rotations': self.rotations,
                     'currentAccessKeyId': cur['AccessKeyId'] if cur else None,
                     'currentExpiration': cur['Expiration'] if cur else None}
 
+    def count(self, what):
+        with self.lock:
+            setattr(self, what, getattr(self, what) + 1)
+
     def fetch(self):
-        """Count a fetch; return the current credentials (rotating if due)."""
+        """Return the current credentials (rotating if due)."""
         now = time.time()
         with self.lock:
-            self.fetches += 1
+            self.served += 1
             cur = self.current
             if cur is None or self.force or \
                     now - cur['_issued'] >= self.config['rotate_every_s']:
@@ -146,19 +153,21 @@ class EcsCredentials(Service):
                 ('GET', r'/_admin/ecs', lambda req: self.vendor.status())]
 
     def _get(self, req):
+        self.vendor.count('fetches')
         want = self.vendor.config.get('auth_token')
         if want:
             got = req.headers.get('Authorization')
             if got is None:
+                self.vendor.count('refused')
                 return Response(401, {'message': 'Authorization header '
                                       'missing'})
             if not secrets.compare_digest(got.encode(), want.encode()):
+                self.vendor.count('refused')
                 return Response(403, {'message': 'Authorization token '
                                       'invalid'})
         fail = self.vendor.config.get('fail')
         if fail:
-            with self.vendor.lock:
-                self.vendor.fetches += 1
+            self.vendor.count('refused')
             return _failure(fail)
         c = self.vendor.fetch()
         return {'RoleArn': self.ROLE_ARN_FMT.format(
@@ -232,14 +241,16 @@ class Imds(Service):
         return Response(200, self.vendor.config['role_name'], 'text/plain')
 
     def _get_creds(self, req):
+        self.vendor.count('fetches')
         if not self._authorized(req):
+            self.vendor.count('refused')
             return self._unauthorized()
         if req.match.group(1) != self.vendor.config['role_name']:
+            self.vendor.count('refused')
             return Response(404, b'', 'text/plain')
         fail = self.vendor.config.get('fail')
         if fail:
-            with self.vendor.lock:
-                self.vendor.fetches += 1
+            self.vendor.count('refused')
             return _failure(fail)
         c = self.vendor.fetch()
         body = {'Code': 'Success', 'LastUpdated': _iso(c['_issued']),
