@@ -65,7 +65,11 @@ test: test-unit test-integration
 test-unit: $(BUILD)/unit-tests $(BUILD)/healer
 	HEALER_BIN=$(abspath $(BUILD)/healer) $(BUILD)/unit-tests --jobs 2
 
-test-integration: $(BUILD)/healer
+# Node tools (dynalite, ASL validator/interpreter, HCL parser), pinned.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+test-integration: $(BUILD)/healer node_modules/.package-lock.json
 	HEALER_BIN=$(abspath $(BUILD)/healer) PYTHONDONTWRITEBYTECODE=1 \
 	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 

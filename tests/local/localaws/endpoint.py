@@ -170,7 +170,7 @@ class Endpoint:
     # -- the AWS pipeline ----------------------------------------------------
 
     def handle_aws(self, *, method, path, query, headers, body, client_gone):
-        """Process one AWS request.  headers: email.message.Message."""
+        """Process one AWS request.  headers: httpd.Headers (get, get_all)."""
         t0 = time.monotonic()
         target = headers.get('X-Amz-Target', '')
         prefix, _, op = target.partition('.')

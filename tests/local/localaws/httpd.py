@@ -32,6 +32,47 @@ def _http_date():
     return _date_cache[1]
 
 
+_MAX_HEADER_LINE = 65536
+_MAX_HEADERS = 100
+
+
+class Headers:
+    """Request headers: case-insensitive, multi-valued, parsed in one pass
+    (the stdlib's email-based parser costs more than the rest of a request).
+    Offers what handlers use from email.message.Message: get, get_all,
+    items, keys, __contains__, __getitem__."""
+
+    __slots__ = ('_map', '_items')
+
+    def __init__(self):
+        self._map = {}
+        self._items = []
+
+    def add(self, name, value):
+        self._items.append((name, value))
+        self._map.setdefault(name.lower(), []).append(value)
+
+    def get(self, name, default=None):
+        v = self._map.get(name.lower())
+        return v[0] if v else default
+
+    def get_all(self, name, failobj=None):
+        v = self._map.get(name.lower())
+        return list(v) if v else failobj
+
+    def __getitem__(self, name):
+        return self.get(name)
+
+    def __contains__(self, name):
+        return name.lower() in self._map
+
+    def items(self):
+        return list(self._items)
+
+    def keys(self):
+        return [k for k, _ in self._items]
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -56,6 +97,49 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 900               # idle keep-alive connections are closed
     server_version = 'localaws'
     sys_version = ''
+
+    def parse_request(self):
+        """Request line and headers, as BaseHTTPRequestHandler does, with a
+        one-pass header parser.  Sets command, path, request_version,
+        headers and close_connection; answers errors itself."""
+        self.command = None
+        self.request_version = self.default_request_version
+        self.close_connection = True
+        line = str(self.raw_requestline, 'iso-8859-1').rstrip('\r\n')
+        self.requestline = line
+        words = line.split()
+        if len(words) != 3 or not words[2].startswith('HTTP/1.'):
+            self.send_error(400, f'Bad request line {line!r}')
+            return False
+        self.command, self.path, self.request_version = words
+        headers = Headers()
+        count = 0
+        while True:
+            raw = self.rfile.readline(_MAX_HEADER_LINE + 1)
+            if len(raw) > _MAX_HEADER_LINE:
+                self.send_error(431, 'Header line too long')
+                return False
+            if raw in (b'\r\n', b'\n', b''):
+                break
+            count += 1
+            if count > _MAX_HEADERS:
+                self.send_error(431, 'Too many headers')
+                return False
+            name, sep, value = raw.decode('iso-8859-1').partition(':')
+            if not sep or not name or name != name.strip():
+                self.send_error(400, 'Bad header line')
+                return False
+            headers.add(name, value.strip())
+        self.headers = headers
+        conn = (headers.get('Connection') or '').lower()
+        self.close_connection = (conn == 'close' or
+                                 (self.request_version == 'HTTP/1.0'
+                                  and conn != 'keep-alive'))
+        if (headers.get('Expect') or '').lower() == '100-continue' and \
+                self.request_version == 'HTTP/1.1':
+            if not self.handle_expect_100():
+                return False
+        return True
 
     def do_POST(self):
         self._dispatch()

@@ -63,7 +63,7 @@ class HttpRequest:
         self.method = method
         self.path = path
         self.query = query          # {name: last value}
-        self.headers = headers      # email.message.Message (case-insensitive)
+        self.headers = headers      # httpd.Headers: get, get_all (any case)
         self.body = body
         self.match = match
 
