@@ -556,3 +556,33 @@ Test(config, unknown_flags)
 	EXPECT_FAIL(ARGV("--no-dry-run=1",), "unknown flag");
 	EXPECT_FAIL(ARGV("--region",), "AWS_REGION (--region)", "needs a value");
 }
+
+/* LABEL=IMPL:SLOTS serves one implementation under another name. */
+Test(config, labels_serve_an_implementation_twice)
+{
+	hl_config cfg;
+	hl_err err;
+	base_env();
+	setenv("HEALER_ACTIVITIES", "echo:2,echo-b=echo:3", 1);
+	setenv("HEALER_HEARTBEAT_S", "30,echo-b=5", 1);
+	cr_assert_eq(load(&cfg, &err, ARGV()), HL_OK, "%s", err.message);
+	cr_assert_eq(cfg.n_activities, 2);
+	cr_assert_str_eq(cfg.activities[1].name, "echo-b");
+	cr_assert_str_eq(cfg.activities[1].activity->name, "echo");
+	cr_assert_str_eq(cfg.activities[1].arn, PREFIX_USE1 "echo-b");
+	cr_assert_eq(cfg.activities[1].heartbeat_interval_s, 5);
+	cr_assert_eq(cfg.activities[0].heartbeat_interval_s, 30);
+	cr_assert_eq(hl_config_total_slots(&cfg), 5);
+}
+
+Test(config, bad_labels)
+{
+	base_env();
+	setenv("HEALER_ACTIVITIES", "Echo_B=echo:2", 1);
+	expect_message(ARGV(), "HEALER_ACTIVITIES (--activities): label \"Echo_B\" must be 1..64 of a-z, 0-9 and '-'");
+	setenv("HEALER_ACTIVITIES", "x=nope:2", 1);
+	const char *frags[] = { "HEALER_ACTIVITIES", "unknown activity \"nope\"" };
+	expect_fail(ARGV(), frags, 2);
+	setenv("HEALER_ACTIVITIES", "echo:1,echo=echo:2", 1);
+	expect_message(ARGV(), "HEALER_ACTIVITIES (--activities): activity \"echo\" is listed twice");
+}
