@@ -152,15 +152,52 @@ struct child {
 	size_t err_len;
 };
 
+/* Whether prog can be executed (searching PATH when it has no '/'), so a
+ * typo is reported the same way whatever posix_spawnp's implementation
+ * does with exec failures (glibc reports them; some emulations exit 127). */
+static int check_executable(const char *prog, hl_err *err)
+{
+	const char *path, *p, *end;
+	char candidate[4096];
+	int e = ENOENT;
+
+	if (strchr(prog, '/') != NULL) {
+		if (access(prog, X_OK) == 0)
+			return 0;
+		e = errno;
+	} else {
+		path = getenv("PATH");
+		for (p = path != NULL ? path : "/usr/bin:/bin"; ; p = end + 1) {
+			end = strchr(p, ':');
+			if (end == NULL)
+				end = p + strlen(p);
+			/* An empty PATH entry is the current directory. */
+			int dir_len = end == p ? 1 : (int)(end - p);
+			const char *dir = end == p ? "." : p;
+
+			if ((size_t)snprintf(candidate, sizeof(candidate),
+					     "%.*s/%s", dir_len, dir, prog) <
+				    sizeof(candidate) &&
+			    access(candidate, X_OK) == 0)
+				return 0;
+			if (*end == '\0')
+				break;
+		}
+	}
+	return hl_err_set(err, HL_ERR_CONFIG,
+			  "credential_process: cannot run %.200s: %s", prog,
+			  strerror(e));
+}
+
 static int spawn(char **argv, struct child *ch, hl_err *err)
 {
-	extern char **environ;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none, defaults;
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
 	int rc = 0, e;
 
+	HL_GUARD(check_executable(argv[0], err));
 	if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
 		rc = hl_err_set(err, HL_ERR_INTERNAL,
 				"credential_process: pipe: %s",

@@ -7,6 +7,7 @@
  * request's bound: a larger body aborts the transfer with HL_ERR_TOO_LARGE.
  */
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -132,6 +133,14 @@ static int map_curl_error(CURLcode rc, const char *errbuf, const char *url, hl_e
 	}
 }
 
+/* Wipes header lines (credentials, tokens) before freeing them. */
+static void free_headers(struct curl_slist *list)
+{
+	for (struct curl_slist *l = list; l; l = l->next)
+		OPENSSL_cleanse(l->data, strlen(l->data));
+	curl_slist_free_all(list);
+}
+
 /* Builds the curl header list; rejects CR/LF so no value can inject a
  * header of its own. */
 static int build_headers(const hl_http_request *req, struct curl_slist **out, hl_err *err)
@@ -163,9 +172,9 @@ static int build_headers(const hl_http_request *req, struct curl_slist **out, hl
 	if (!list)
 		abort();
 out:
-	hl_buf_free(&line);
+	hl_buf_free_secret(&line);   /* it held Authorization values */
 	if (rc < 0) {
-		curl_slist_free_all(list);
+		free_headers(list);
 		list = NULL;
 	}
 	*out = list;
@@ -232,7 +241,7 @@ int hl_http_perform(hl_http *h, const hl_http_request *req, hl_http_response *re
 	}
 out:
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	free_headers(headers);
 	return rc;
 }
 

@@ -13,6 +13,7 @@
  * lost until its state times out. Only hl_pool_finish after the drain
  * deadline sets stop_polls, and then the count is logged.
  */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -99,6 +100,8 @@ static poll_req *get_req(poller *p)
 
 static void put_req(poller *p, poll_req *r)
 {
+	for (struct curl_slist *l = r->headers; l; l = l->next)
+		OPENSSL_cleanse(l->data, strlen(l->data));   /* the security token */
 	curl_slist_free_all(r->headers);
 	r->headers = NULL;
 	hl_aws_prepared_free(&r->prep);

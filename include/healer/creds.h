@@ -58,18 +58,27 @@ typedef struct hl_creds_config {
 
 typedef struct hl_creds_provider hl_creds_provider;
 
-/* Builds the default chain from the process environment. */
+/* Builds the default chain from the process environment (read once, here;
+ * call it before starting threads that might setenv). NULL overrides in cfg
+ * are filled from HEALER_TEST_ECS_HOST / HEALER_TEST_IMDS_ENDPOINT. */
 hl_creds_provider *hl_creds_provider_new_default(const hl_creds_config *cfg);
-/* Builds a caching provider over explicit sources (takes ownership). */
+/* Builds a caching provider over explicit sources, tried in order. The
+ * array is copied; each source's impl is owned by the provider from here on
+ * (destroy is called by hl_creds_provider_free). cfg may be NULL (system
+ * clock). A source's fetch is only ever called by one thread at a time. */
 hl_creds_provider *hl_creds_provider_new(const hl_creds_config *cfg,
 					 hl_creds_source *sources, size_t n);
-void hl_creds_provider_free(hl_creds_provider *p);   /* accepts NULL */
+/* Accepts NULL. No hl_creds_provider_get may be running or start. References
+ * already handed out stay valid. */
+void hl_creds_provider_free(hl_creds_provider *p);
 
 /* Current credentials (a new reference the caller unrefs). Refreshes when
  * missing or within the jittered refresh window of expiry; if a refresh
- * fails but the old credentials have not expired, returns the old ones.
- * Thread-safe; only one thread refreshes at a time and no lock is held
- * during network I/O. */
+ * fails but the old credentials have not expired, returns the old ones and
+ * retries no sooner than 10-30 s later. Thread-safe; only one thread
+ * refreshes at a time (others keep the still-valid set, or wait for the
+ * refresh and share its outcome) and no lock is held during network I/O.
+ * Errors carry the failing source's name: "credentials source ecs: ...". */
 int hl_creds_provider_get(hl_creds_provider *p, hl_creds **out,
 			  hl_err *err) HL_MUST_CHECK;
 
