@@ -190,13 +190,20 @@ def test_invalid_input_and_oversized_output(ep):
 
 
 def test_missing_activity_backs_off_without_spinning(ep):
+    def polls():
+        return summary(ep)['requests_by_op'].get('GetActivityTask', 0)
     with Worker(ep.url, 'echo:8', extra_env={
             'HEALER_ACTIVITY_ARN_PREFIX': activity_arn('does-not-exist-')}) as w:
+        refused = w.wait_for('GetActivityTask refused; check the activity ARN and the task role')
+        time.sleep(0.5)
+        first = polls()
         time.sleep(3)
-        refused = w.events('GetActivityTask refused; check the activity ARN and the task role')
-    assert refused and refused[0]['error'] == 'ActivityDoesNotExist'
-    polls = summary(ep)['requests_by_op'].get('GetActivityTask', 0)
-    assert polls <= 3, 'a missing activity must not be polled in a loop (%d polls)' % polls
+        later = polls()
+    assert refused[0]['error'] == 'ActivityDoesNotExist'
+    # The first turn opens one poll per slot; after the refusal the
+    # activity waits (60 s here) instead of polling again.
+    assert first <= 8, first
+    assert later == first, 'a missing activity was polled again (%d -> %d)' % (first, later)
 
 
 def test_credentials_rotating_through_ecs(ep):

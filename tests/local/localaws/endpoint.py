@@ -21,7 +21,6 @@ import json
 import pkgutil
 import re
 import sys
-import threading
 import time
 import traceback
 import urllib.parse
@@ -48,6 +47,7 @@ _SETTING_TYPES = {
     'max_skew_s': (int,),
     'reject_unknown_members': (bool,),
     'sigv4_reference': (bool,),
+    'auth_error_status': (int, type(None)),
 }
 
 
@@ -75,7 +75,8 @@ class Endpoint:
         self.defaults = {'poll_timeout_s': float(poll_timeout_s),
                          'verify_signatures': True, 'max_skew_s': 300,
                          'reject_unknown_members': True,
-                         'sigv4_reference': False}
+                         'sigv4_reference': False,
+                         'auth_error_status': None}
         self.settings = dict(self.defaults)
         self.credentials = CredentialStore()
         self.faults = Faults()
@@ -140,6 +141,9 @@ class Endpoint:
                 raise HttpError(400, f'settings: {k} has the wrong type')
             if k in ('poll_timeout_s', 'max_skew_s') and v < 0:
                 raise HttpError(400, f'settings: {k} must be >= 0')
+            if k == 'auth_error_status' and v not in (None, 400, 403):
+                raise HttpError(400, 'settings: auth_error_status must be '
+                                '400, 403 or null (the service default)')
             new[k] = float(v) if k == 'poll_timeout_s' else v
         self.settings = new
         for svc in self.services:
@@ -200,7 +204,8 @@ class Endpoint:
                         region=self.region, service=svc.signing_name,
                         max_skew_s=self.settings['max_skew_s'],
                         reference=self.settings['sigv4_reference'],
-                        status=svc.auth_error_status)
+                        status=self.settings['auth_error_status']
+                        or svc.auth_error_status)
                     akid = p.akid
                 except errors.AwsError:
                     auth_failure = True

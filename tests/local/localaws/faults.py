@@ -8,6 +8,12 @@ Configuration (POST /_admin/faults):
   seed         seed of the generator (draws are reproducible for one client)
   operations   list of operation names ("GetActivityTask" or
                "AWSStepFunctions.GetActivityTask"); default all
+  after_effect_operations
+               list of operation names that may get "after_effect" faults
+               (default: the same as operations).  A draw of after_effect
+               for another operation is served normally and not counted:
+               an error after GetActivityTask took effect loses the task,
+               which a worker test may want to exclude.
 
 Kinds and what the client sees:
   "500"          500 InternalFailure, no effect
@@ -25,7 +31,8 @@ KINDS = ('500', '503', 'throttle', 'reset', 'after_effect')
 _RATE_KEYS = {'rate_500': '500', 'rate_503': '503',
               'rate_throttle': 'throttle', 'rate_reset': 'reset',
               'rate_after_effect': 'after_effect'}
-_ALLOWED = set(_RATE_KEYS) | {'latency_ms', 'seed', 'operations'}
+_ALLOWED = set(_RATE_KEYS) | {'latency_ms', 'seed', 'operations',
+                              'after_effect_operations'}
 
 
 class Decision:
@@ -50,6 +57,7 @@ class Faults:
             self._rates = []          # [(cumulative upper bound, kind)]
             self._latency = None
             self._ops = None
+            self._ae_ops = None
             self._rng = random.Random(0)
             self._config = {}
             self.active = False
@@ -89,12 +97,20 @@ class Faults:
                                                     for o in ops):
                 raise ValueError('faults: operations must be a list of names')
             ops = set(ops)
+        ae_ops = cfg.get('after_effect_operations')
+        if ae_ops is not None:
+            if not isinstance(ae_ops, list) or not all(isinstance(o, str)
+                                                       for o in ae_ops):
+                raise ValueError('faults: after_effect_operations must be a '
+                                 'list of names')
+            ae_ops = set(ae_ops)
         seed = cfg.get('seed', 0)
         with self._lock:
             self._rates = rates
             self._latency = (latency[0] / 1000.0, latency[1] / 1000.0) \
                 if latency else None
             self._ops = ops
+            self._ae_ops = ae_ops
             self._rng = random.Random(seed)
             self._config = dict(cfg)
             self.active = bool(rates or self._latency)
@@ -120,6 +136,10 @@ class Faults:
                 r = self._rng.random()
                 for bound, k in self._rates:
                     if r < bound:
+                        if k == 'after_effect' and self._ae_ops is not None \
+                                and op_name not in self._ae_ops \
+                                and target not in self._ae_ops:
+                            break
                         kind = k
                         self.counts[k] = self.counts.get(k, 0) + 1
                         break

@@ -171,7 +171,15 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return self._send_json(400, {'message': 'Bad Content-Length'})
         if n > ep.max_body_bytes:
+            # Read (and drop) a moderately oversized body so the client,
+            # still sending, gets the 413 rather than a broken pipe / RST.
             self.close_connection = True
+            left = n if n <= 16 * ep.max_body_bytes else 0
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    return
+                left -= len(chunk)
             return self._send(413, {
                 'Content-Type': 'application/json',
                 'x-amzn-ErrorType': 'RequestEntityTooLargeException'},

@@ -455,7 +455,17 @@ class StepFunctions(Service):
             self._check_activity_arn(arn)
         except AwsError as e:
             raise HttpError(400, f'tasks: {e.message}') from None
+        raw = b.get('rawInputs')
+        if raw is not None:
+            # Taken verbatim, even when not JSON: Step Functions never sends
+            # such input, but a worker must survive it.
+            if not isinstance(raw, list) or not all(isinstance(x, str)
+                                                    for x in raw):
+                raise HttpError(400, 'tasks: rawInputs must be a list of '
+                                'strings')
         inputs = b.get('inputs')
+        if inputs is None and raw is not None:
+            inputs = []
         if inputs is None and 'count' in b:
             if not isinstance(b['count'], int) or b['count'] < 0:
                 raise HttpError(400, 'tasks: count must be an integer >= 0')
@@ -469,6 +479,7 @@ class StepFunctions(Service):
                 texts.append(x)
             else:
                 texts.append(json.dumps(x, separators=(',', ':')))
+        texts.extend(raw or [])
         hb, to = b.get('heartbeatSeconds'), b.get('timeoutSeconds')
         for k, v in (('heartbeatSeconds', hb), ('timeoutSeconds', to)):
             if v is not None and (not isinstance(v, (int, float))

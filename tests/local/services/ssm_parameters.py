@@ -1,0 +1,185 @@
+"""SSM Parameter Store (GetParameter, PutParameter), for the guard's kill switch.
+
+The endpoint routes one X-Amz-Target prefix to one Service class (a second
+class with the prefix ``AmazonSSM`` is refused at start), and SSM Run Command
+/ Automation live in another module (services/ssm.py, another owner).  So the
+parameter store is written as a MIXIN, ``ParameterStoreMixin``, that any SSM
+Service class can inherit:
+
+    class Ssm(ParameterStoreMixin, Service):
+        target_prefix = 'AmazonSSM'; botocore_name = 'ssm'
+        def __init__(self, endpoint):
+            super().__init__(endpoint); self.params_init()
+        def reset(self): ...; self.params_reset()
+        def routes(self): return [...] + self.params_routes()
+        def summary(self): return {..., **self.params_summary()}
+
+While services/ssm.py does not exist, this module registers its own SSM
+service (``SsmParameters``) built the same way; once ssm.py exists this module
+registers nothing and ssm.py must inherit the mixin (see above).
+
+Semantics (as SSM documents them): a parameter has Name, Type (String |
+StringList | SecureString), Value, Version (1 on creation, +1 on each
+overwrite), LastModifiedDate (epoch seconds), DataType "text".  PutParameter
+of an existing name without Overwrite=true -> ParameterAlreadyExists;
+GetParameter of an unknown name -> ParameterNotFound.  SecureString values
+are stored as given (no KMS here); WithDecryption is accepted and ignored.
+
+Admin (does not count as AWS requests, so tests can set state without
+touching the request record):
+  GET  /_admin/ssm/parameters                     -> {"parameters": [...]}
+  POST /_admin/ssm/parameters {"name", "value", "type"?}   set (version+1)
+  POST /_admin/ssm/parameters/delete {"name"}     remove (absent is fine)
+"""
+
+import os
+import threading
+import time
+
+from localaws.errors import AwsError
+from localaws.service import HttpError, Service, operation
+
+_TYPES = ('String', 'StringList', 'SecureString')
+
+
+def _err(code, message):
+    return AwsError(code, message, 400)
+
+
+class ParameterStoreMixin:
+    """GetParameter / PutParameter on an in-memory store (thread-safe)."""
+
+    def params_init(self):
+        self._params_lock = threading.Lock()
+        self._params = {}
+        self._params_counts = {'gets': 0, 'puts': 0}
+
+    def params_reset(self):
+        with self._params_lock:
+            self._params.clear()
+            self._params_counts = {'gets': 0, 'puts': 0}
+
+    def params_summary(self):
+        with self._params_lock:
+            return {'ssm_parameters': len(self._params),
+                    'ssm_parameter_gets': self._params_counts['gets'],
+                    'ssm_parameter_puts': self._params_counts['puts']}
+
+    def _params_arn(self, name):
+        path = name if name.startswith('/') else '/' + name
+        return (f'arn:aws:ssm:{self.endpoint.region}:'
+                f'{self.endpoint.account}:parameter{path}')
+
+    def _params_set(self, name, value, typ, description=None,
+                    overwrite=True):
+        """Creates or overwrites; returns the new version.  Caller holds
+        no lock."""
+        with self._params_lock:
+            old = self._params.get(name)
+            if old is not None and not overwrite:
+                raise _err('ParameterAlreadyExists',
+                           'The parameter already exists. To overwrite this '
+                           'value, set the overwrite option in the request '
+                           'to true.')
+            version = old['Version'] + 1 if old else 1
+            self._params[name] = {
+                'Name': name, 'Type': typ, 'Value': value,
+                'Version': version, 'LastModifiedDate': time.time(),
+                'DataType': 'text',
+                'Description': description if description is not None
+                else (old or {}).get('Description'),
+            }
+            return version
+
+    @operation('GetParameter')
+    def op_get_parameter(self, req):
+        name = req.params['Name']
+        with self._params_lock:
+            self._params_counts['gets'] += 1
+            p = self._params.get(name)
+            if p is None:
+                raise _err('ParameterNotFound', '')
+            out = {k: p[k] for k in ('Name', 'Type', 'Value', 'Version',
+                                     'LastModifiedDate', 'DataType')}
+        out['ARN'] = self._params_arn(name)
+        return {'Parameter': out}
+
+    @operation('PutParameter')
+    def op_put_parameter(self, req):
+        p = req.params
+        typ = p.get('Type')
+        with self._params_lock:
+            self._params_counts['puts'] += 1
+            exists = p['Name'] in self._params
+            if typ is None and exists:
+                typ = self._params[p['Name']]['Type']
+        if typ is None:
+            raise AwsError('ValidationException',
+                           'A parameter type is required when you create a '
+                           'parameter.', 400)
+        if p.get('Overwrite') and p.get('Tags'):
+            raise AwsError('ValidationException',
+                           'Invalid request: tags and overwrite can\'t be '
+                           'used together.', 400)
+        version = self._params_set(p['Name'], p['Value'], typ,
+                                   p.get('Description'),
+                                   overwrite=bool(p.get('Overwrite')))
+        return {'Version': version, 'Tier': 'Standard'}
+
+    # -- admin ---------------------------------------------------------------
+
+    def params_routes(self):
+        return [
+            ('GET', r'/_admin/ssm/parameters', self._params_admin_list),
+            ('POST', r'/_admin/ssm/parameters', self._params_admin_set),
+            ('POST', r'/_admin/ssm/parameters/delete',
+             self._params_admin_delete),
+        ]
+
+    def _params_admin_list(self, req):
+        with self._params_lock:
+            return {'parameters': [dict(p) for p in self._params.values()]}
+
+    def _params_admin_set(self, req):
+        b = req.json()
+        name, value = b.get('name'), b.get('value')
+        typ = b.get('type', 'String')
+        if not isinstance(name, str) or not name or \
+                not isinstance(value, str) or typ not in _TYPES:
+            raise HttpError(400, 'ssm parameters: name and value are '
+                            f'required strings; type one of {_TYPES}')
+        version = self._params_set(name, value, typ)
+        return {'name': name, 'version': version}
+
+    def _params_admin_delete(self, req):
+        name = req.json().get('name')
+        if not isinstance(name, str):
+            raise HttpError(400, 'ssm parameters: name is required')
+        with self._params_lock:
+            existed = self._params.pop(name, None) is not None
+        return {'deleted': existed}
+
+
+class SsmParameters(ParameterStoreMixin, Service):
+    """SSM with only the parameter store, while services/ssm.py is absent."""
+    name = 'ssm'
+    target_prefix = 'AmazonSSM'
+    botocore_name = 'ssm'
+
+    def __init__(self, endpoint):
+        super().__init__(endpoint)
+        self.params_init()
+
+    def reset(self):
+        self.params_reset()
+
+    def summary(self):
+        return self.params_summary()
+
+    def routes(self):
+        return self.params_routes()
+
+
+_SSM_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           'ssm.py')
+SERVICES = [] if os.path.exists(_SSM_MODULE) else [SsmParameters]
