@@ -215,7 +215,8 @@ static void write_health(const hl_config *cfg, hl_pool *pool, bool draining)
 	hl_err err;
 	hl_pool_get_stats(pool, &st);
 	const hl_clock *clock = hl_clock_system();
-	bool stuck = hl_mono_ms(clock) - st.last_progress_mono_ms > STUCK_AFTER_MS;
+	/* While draining the poll loop ends by design: not stuck. */
+	bool stuck = !draining && hl_mono_ms(clock) - st.last_progress_mono_ms > STUCK_AFTER_MS;
 	const char *status = stuck ? "stuck" : draining ? "draining" : "ok";
 	if (stuck)
 		HL_LOG(HL_LOG_ERROR, "poll loop has not turned; reporting unhealthy",
@@ -307,9 +308,9 @@ static int cmd_serve(int argc, char **argv, sigset_t *signals)
 	}
 	hl_pool_stats st;
 	hl_pool_get_stats(pool, &st);
-	int shutdown = hl_pool_finish(pool);
 	if (cfg.metrics_interval_s > 0)
-		HL_LOG0(HL_LOG_DEBUG, "final metrics follow");
+		hl_metrics_flush(pool);   /* what happened since the last flush */
+	int shutdown = hl_pool_finish(pool);
 	HL_LOG(HL_LOG_INFO, "worker stopped", HL_LI("tasks_received", st.tasks_received),
 	       HL_LI("answered_worker_shutdown", shutdown), HL_LI("results_undelivered", st.results_undelivered));
 	unlink(cfg.health_file);
