@@ -1,0 +1,162 @@
+/* record.h - what the three record activities (ticket, notify, audit) and
+ * their web API clients (jira.h, slack.h) share.
+ *
+ *  - hl_record: one execution's outcome, read once from the activity input
+ *    ({"execution", "dryRun", "mode", "event", "guard", "diagnosis",
+ *    "remediation", "error", "ticket"}) with every identifier validated and
+ *    every free-text value cleaned and bounded, so each activity formats the
+ *    same facts the same way.
+ *  - text and time helpers: cleaning untrusted text, the execution label,
+ *    the console link, ISO-8601 timestamps with milliseconds.
+ *  - hl_webapi: a bounded HTTP call with retries for non-AWS web APIs
+ *    (Retry-After on 429, backoff on 5xx and transport failures), waiting
+ *    through a caller-supplied sleep so a cancelled task stops waiting.
+ *
+ * Nothing here is thread-shared: an hl_record or hl_webapi belongs to the
+ * executor thread running the activity.
+ */
+#ifndef HEALER_RECORD_H
+#define HEALER_RECORD_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "healer/activity.h"
+#include "healer/common.h"
+#include "healer/http.h"
+
+/* ---- URLs ---- */
+
+/* A base URL for a web API (Jira site, Slack API): "https://host[:port][/path]"
+ * or, for tests only, "http://" to 127.0.0.1, localhost or [::1]. No
+ * userinfo, query, fragment, spaces or control characters; at most 512
+ * bytes. The same rule as AWS endpoint URLs: plain http only for an
+ * explicitly configured loopback address. */
+bool hl_valid_api_base_url(const char *url);
+
+/* A link we may put in a message: http(s)://, printable ASCII without
+ * spaces, quotes, '<', '>', '|' or '\\'; at most 1024 bytes. */
+bool hl_valid_link_url(const char *url);
+
+/* A DynamoDB table name: 3..255 of [A-Za-z0-9_.-]. */
+bool hl_valid_table_name(const char *s);
+
+/* ---- text ---- */
+
+/* A clean copy of untrusted text (caller frees): invalid UTF-8 becomes
+ * U+FFFD, control characters become spaces (newlines and tabs are kept when
+ * keep_newlines), and text longer than max bytes is cut at a character
+ * boundary and ends with "...(truncated)". NULL s gives NULL. */
+char *hl_clean_text(const char *s, size_t max, bool keep_newlines);
+
+/* "healer-" + the first 16 hex digits of SHA-256(execution_arn): the label
+ * (Jira) and idempotency key derived from an execution. out: 24 bytes. */
+void hl_execution_label(const char *execution_arn, char out[24]);
+
+/* The Step Functions console link of an execution (validated ARN):
+ * https://<region>.console.aws.amazon.com/states/home?region=<region>#/v2/executions/details/<arn>
+ * (console.amazonaws-us-gov.com / console.amazonaws.cn for those
+ * partitions). Returns HL_ERR_INVALID for an invalid ARN. */
+int hl_console_execution_url(const char *execution_arn, hl_buf *out) HL_MUST_CHECK;
+
+/* Formats epoch milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" (25 bytes with
+ * NUL). Thread-safe. */
+void hl_format_iso8601_ms(int64_t epoch_ms, char out[25]);
+/* Normalises an ISO-8601 UTC timestamp ("2026-11-27T04:50:00Z",
+ * "...:00.1234Z", "...+00:00") to the form above (fraction cut or padded to
+ * 3 digits; only a zero offset accepted). Returns 0 or -1. */
+int hl_normalize_iso8601_ms(const char *s, char out[25]);
+
+/* ---- the execution's outcome ---- */
+
+typedef struct hl_record {
+	/* always set */
+	char execution[257];       /* validated execution ARN */
+	char label[24];            /* hl_execution_label(execution) */
+	char region[32];           /* of the execution */
+	bool escalated;            /* mode == "escalated" */
+	const char *mode;          /* "resolved" | "escalated" (static) */
+	bool dry_run;              /* input dryRun OR the worker's dry-run */
+
+	/* NULL when absent (or, for identifiers, when invalid: then
+	 * resource_invalid says so) */
+	const char *klass;         /* disk_pressure|public_ssh|cert_expiry|unknown (static) */
+	double confidence;         /* -1 when absent */
+	const char *resource_type; /* instance|security-group|certificate (static) */
+	char *resource_id;         /* validated for its type */
+	char *resource_arn;        /* validated ARN shape */
+	char *account;             /* 12 digits */
+	char *resource_region;     /* valid region */
+	bool resource_invalid;     /* a resource was given but failed validation */
+	char *owner;               /* diagnosis.owner, cleaned (<= 256) */
+	const char *action;        /* disk_cleanup|close_public_ssh|renew_certificate (static) */
+	int applied, verified;     /* -1 absent, 0/1 */
+	char *reason;              /* the outcome in one line (always set, <= 1000) */
+	char *error_name;          /* error.Error, cleaned (<= 256) */
+	char *error_cause;         /* error.Cause, cleaned (<= 4000, newlines kept) */
+	char *rollback;            /* remediation.rollback (<= 4000, newlines kept) */
+	char *owner_message;       /* remediation.details.ownerMessage (<= 1000) */
+	char *ticket_key;          /* ticket.key (or record.ticket.key), a valid Jira key */
+	char *ticket_url;          /* ticket.url (or record.ticket.url), a valid link */
+	char *event_id;            /* event.id, cleaned (<= 128) */
+	char *event_time;          /* event.time normalised (hl_normalize_iso8601_ms) */
+	char *started_at;          /* startedAt normalised */
+	char *event_source;        /* event.source, cleaned (<= 128) */
+	char *event_detail_type;   /* event["detail-type"], cleaned (<= 128) */
+
+	/* borrowed from the input (valid while the input lives) */
+	json_object *event, *guard, *diagnosis, *remediation, *error;
+} hl_record;
+
+/* Reads the input. A missing or invalid "execution" or "mode" (or a
+ * non-object input) fails the task with Healer.InvalidInput through
+ * hl_activity_fail and returns HL_ERR_INVALID; anything else that is
+ * missing or malformed is left out (a record of a broken execution must
+ * still be written). ctx may be NULL (tests): then only the input's
+ * dryRun counts and failures are only returned. */
+int hl_record_parse(hl_activity_ctx *ctx, json_object *input, hl_record *rec) HL_MUST_CHECK;
+void hl_record_free(hl_record *rec);   /* safe on a zeroed or freed record */
+
+/* "remediated" | "dry-run" (resolved in dry-run) | "escalated". */
+const char *hl_record_result(const hl_record *rec);
+/* "i-0abc... (instance, 123456789012, us-east-1)" or "(none)" into out. */
+void hl_record_resource_text(const hl_record *rec, char *out, size_t outsz);
+
+/* ---- web API calls ---- */
+
+typedef struct hl_webapi {
+	hl_http *http;              /* owned (hl_webapi_init/free) */
+	int max_attempts;           /* 5xx / transport: total tries; >= 1 */
+	long backoff_base_ms;       /* first backoff; doubles, capped at 5 s */
+	long max_retry_after_ms;    /* a longer Retry-After is not waited out */
+	int max_throttle_waits;     /* 429s waited out per call */
+	long timeout_ms;            /* per attempt */
+	/* Waits ms; returns false when the task was cancelled. */
+	bool (*sleep)(void *arg, long ms);
+	void *sleep_arg;
+	/* counters for tests and logs */
+	int retries, throttle_waits;
+} hl_webapi;
+
+/* Defaults: 3 attempts, 250 ms backoff, Retry-After up to 30 s, 3 throttle
+ * waits, 10 s per attempt, nanosleep. Returns HL_ERR_INTERNAL if curl
+ * cannot make a handle. */
+int hl_webapi_init(hl_webapi *w, const char *ca_file, hl_err *err) HL_MUST_CHECK;
+void hl_webapi_free(hl_webapi *w);
+
+/* Performs req. A 429 is retried after its Retry-After (1 s when absent)
+ * up to max_throttle_waits times while Retry-After <= max_retry_after_ms;
+ * when `idempotent`, 5xx and transport failures are retried up to
+ * max_attempts with backoff. Returns 0 with the final response in resp
+ * (whatever its status: the caller maps it), or the transport error of the
+ * last attempt, or HL_ERR_CANCELLED when a wait was cut short. resp is
+ * zeroed first and must be freed with hl_http_response_free. */
+int hl_webapi_perform(hl_webapi *w, const hl_http_request *req, bool idempotent,
+		      hl_http_response *resp, hl_err *err) HL_MUST_CHECK;
+
+/* Parses a response body as a JSON object (NULL when not an object). */
+json_object *hl_webapi_json(const hl_http_response *resp);
+
+#endif
