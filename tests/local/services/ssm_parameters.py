@@ -1,22 +1,20 @@
 """SSM Parameter Store (GetParameter, PutParameter), for the guard's kill switch.
 
-The endpoint routes one X-Amz-Target prefix to one Service class (a second
-class with the prefix ``AmazonSSM`` is refused at start), and SSM Run Command
-/ Automation live in another module (services/ssm.py, another owner).  So the
-parameter store is written as a MIXIN, ``ParameterStoreMixin``, that any SSM
-Service class can inherit:
-
-    class Ssm(ParameterStoreMixin, Service):
-        target_prefix = 'AmazonSSM'; botocore_name = 'ssm'
-        def __init__(self, endpoint):
-            super().__init__(endpoint); self.params_init()
-        def reset(self): ...; self.params_reset()
-        def routes(self): return [...] + self.params_routes()
-        def summary(self): return {..., **self.params_summary()}
-
-While services/ssm.py does not exist, this module registers its own SSM
-service (``SsmParameters``) built the same way; once ssm.py exists this module
-registers nothing and ssm.py must inherit the mixin (see above).
+The endpoint routes one X-Amz-Target prefix to one Service class, and the SSM
+service (Run Command / Automation) lives in services/ssm.py (another owner).
+The store is written as a MIXIN, ``ParameterStoreMixin``, and this module's
+``SsmParameterStore`` adapts, when it is built, to whichever way ssm.py chose
+(ssm.py sorts before this module, so its service is already loaded):
+  - inherited: ssm.py's SSM class inherits ParameterStoreMixin (calling
+    params_init / params_reset / params_routes / params_summary itself):
+    this service then does nothing at all;
+  - attached: ssm.py offers ``attach(endpoint, provider)``: this service has
+    no target prefix, keeps the store, admin routes, reset and summary, and
+    hands its two @operation methods to the SSM service in start();
+  - standalone: no SSM service is loaded: this service takes the AmazonSSM
+    prefix itself, with only the parameter store.
+In every mode requests go through the SSM pipeline: SigV4, botocore model
+validation, faults and the request record.
 
 Semantics (as SSM documents them): a parameter has Name, Type (String |
 StringList | SecureString), Value, Version (1 on creation, +1 on each
@@ -32,7 +30,7 @@ touching the request record):
   POST /_admin/ssm/parameters/delete {"name"}     remove (absent is fine)
 """
 
-import os
+import importlib
 import threading
 import time
 
@@ -160,26 +158,44 @@ class ParameterStoreMixin:
         return {'deleted': existed}
 
 
-class SsmParameters(ParameterStoreMixin, Service):
-    """SSM with only the parameter store, while services/ssm.py is absent."""
-    name = 'ssm'
-    target_prefix = 'AmazonSSM'
-    botocore_name = 'ssm'
+class SsmParameterStore(ParameterStoreMixin, Service):
+    """The parameter store, adapting to services/ssm.py (see the top)."""
+    name = 'ssm-parameters'
 
     def __init__(self, endpoint):
+        ssm = endpoint.targets.get('AmazonSSM')
+        if ssm is None:
+            self.mode = 'standalone'
+            self.name, self.target_prefix, self.botocore_name = \
+                'ssm', 'AmazonSSM', 'ssm'
+        elif isinstance(ssm, ParameterStoreMixin):
+            self.mode = 'inherited'
+        else:
+            self.mode = 'attached'
         super().__init__(endpoint)
+        if self.mode == 'inherited':
+            self.operations = {}        # ssm.py serves them itself
         self.params_init()
+
+    def start(self):
+        if self.mode != 'attached':
+            return
+        ssm = self.endpoint.targets['AmazonSSM']
+        attach = getattr(importlib.import_module(type(ssm).__module__),
+                         'attach', None)
+        if attach is None:
+            raise RuntimeError('services/ssm.py neither inherits '
+                               'ParameterStoreMixin nor offers attach()')
+        attach(self.endpoint, self)
 
     def reset(self):
         self.params_reset()
 
     def summary(self):
-        return self.params_summary()
+        return {} if self.mode == 'inherited' else self.params_summary()
 
     def routes(self):
-        return self.params_routes()
+        return [] if self.mode == 'inherited' else self.params_routes()
 
 
-_SSM_MODULE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           'ssm.py')
-SERVICES = [] if os.path.exists(_SSM_MODULE) else [SsmParameters]
+SERVICES = [SsmParameterStore]
