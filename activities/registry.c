@@ -8,9 +8,25 @@
 #include "healer/activity.h"
 
 extern const hl_activity hl_activity_echo;
+extern const hl_activity hl_activity_remediate_disk;
+extern const hl_activity hl_activity_remediate_sg;
+extern const hl_activity hl_activity_renew_cert;
+extern const hl_activity hl_activity_ticket;
+extern const hl_activity hl_activity_notify;
+extern const hl_activity hl_activity_audit;
+extern const hl_activity hl_activity_guard;
+extern const hl_activity hl_activity_diagnose;
 
 static const hl_activity *const registry[] = {
 	&hl_activity_echo,
+	&hl_activity_remediate_disk,
+	&hl_activity_remediate_sg,
+	&hl_activity_renew_cert,
+	&hl_activity_ticket,
+	&hl_activity_notify,
+	&hl_activity_audit,
+	&hl_activity_guard,
+	&hl_activity_diagnose,
 	NULL,
 };
 
