@@ -1,0 +1,129 @@
+# The three EventBridge rules that start the engine, their targets and the
+# role EventBridge uses (states:StartExecution on this state machine only).
+#
+# Every target sends {"event": <the whole event>, "dryRun": <var.dry_run>}
+# (docs/ACTIVITIES.md). <aws.events.event.json> is the full event;
+# <aws.events.event> would drop its "detail" field.
+#
+# The patterns are plain HCL objects so tests/infra can evaluate them against
+# the event fixtures with EventBridge's matching rules:
+#   disk  - an ALARM state change of a single-metric alarm on CWAgent
+#           disk_used_percent. Not: OK/INSUFFICIENT_DATA states, metric-math
+#           alarms (a metrics[] entry with "expression": the instance and path
+#           are ambiguous), composite alarms (no metrics at all), alarms
+#           inside a CloudWatch mute window (muteDetail: people own the host
+#           then, e.g. patching).
+#   ssh   - the restricted-ssh Config rule turning a security group
+#           NON_COMPLIANT. Not: COMPLIANT results, other rules.
+#   cert  - ACM approaching expiration, expired, renewal action required.
+
+locals {
+  event_patterns = {
+    disk = {
+      source        = ["aws.cloudwatch"]
+      "detail-type" = ["CloudWatch Alarm State Change"]
+      detail = {
+        state = { value = ["ALARM"] }
+        configuration = {
+          metrics = {
+            expression = [{ exists = false }]
+            metricStat = {
+              metric = {
+                namespace = ["CWAgent"]
+                name      = ["disk_used_percent"]
+              }
+            }
+          }
+        }
+        muteDetail = { mutedByArn = [{ exists = false }] }
+      }
+    }
+    ssh = {
+      source        = ["aws.config"]
+      "detail-type" = ["Config Rules Compliance Change"]
+      detail = {
+        messageType         = ["ComplianceChangeNotification"]
+        configRuleName      = [var.config_rule_name]
+        resourceType        = ["AWS::EC2::SecurityGroup"]
+        newEvaluationResult = { complianceType = ["NON_COMPLIANT"] }
+      }
+    }
+    cert = {
+      source = ["aws.acm"]
+      "detail-type" = [
+        "ACM Certificate Approaching Expiration",
+        "ACM Certificate Expired",
+        "ACM Certificate Renewal Action Required",
+      ]
+    }
+  }
+
+  event_rule_descriptions = {
+    disk = "healer: CWAgent disk_used_percent alarm in ALARM"
+    ssh  = "healer: security group NON_COMPLIANT with ${var.config_rule_name}"
+    cert = "healer: ACM certificate expiring, expired or needing action"
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "engine" {
+  for_each = local.event_patterns
+
+  name          = "${var.name}-${each.key}"
+  description   = local.event_rule_descriptions[each.key]
+  event_pattern = jsonencode(each.value)
+  tags          = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "engine" {
+  for_each = local.event_patterns
+
+  rule      = aws_cloudwatch_event_rule.engine[each.key].name
+  target_id = "${var.name}-engine"
+  arn       = aws_sfn_state_machine.engine.arn
+  role_arn  = aws_iam_role.events.arn
+
+  input_transformer {
+    input_template = "{\"event\": <aws.events.event.json>, \"dryRun\": ${var.dry_run}}"
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 20
+  }
+}
+
+data "aws_iam_policy_document" "events_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+resource "aws_iam_role" "events" {
+  name               = "${var.name}-events"
+  description        = "EventBridge rules of healer: start the engine state machine"
+  assume_role_policy = data.aws_iam_policy_document.events_assume.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "events" {
+  statement {
+    sid       = "StartEngine"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.engine.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "events" {
+  name   = "start-engine"
+  role   = aws_iam_role.events.id
+  policy = data.aws_iam_policy_document.events.json
+}

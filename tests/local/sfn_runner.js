@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+'use strict';
+/* sfn_runner.js - runs a real state machine definition
+ * (statemachines/engine.asl.json) against the local AWS endpoint, so the
+ * workers serve its activities exactly as they would under Step Functions.
+ *
+ * The ASL semantics (Parameters/ResultPath, Choice, Retry with backoff,
+ * Catch, Parallel, TimeoutSeconds, intrinsics) come from
+ * aws-local-stepfunctions 3.0.0. Every Task state whose Resource is an
+ * activity ARN gets a local handler that does what Step Functions does:
+ * it puts the state's input on the activity's queue at the endpoint
+ * (POST /_admin/tasks, with the state's HeartbeatSeconds and TimeoutSeconds,
+ * which the endpoint enforces: the library ignores HeartbeatSeconds) and
+ * waits for the task's settlement (GET /_admin/tasks): SendTaskSuccess
+ * resolves with the output, SendTaskFailure rejects with its error and
+ * cause, a timeout rejects with States.Timeout / States.HeartbeatTimeout, so
+ * Retry and Catch apply to them. Each retry enqueues a new task (a new
+ * token), as on AWS.
+ *
+ *   node tests/local/sfn_runner.js --endpoint URL
+ *        (--definition FILE | --template FILE [--arn-prefix P] [--var K=V]...)
+ *        (--input FILE | --input-json JSON)
+ *        [--name NAME] [--retry-interval-ms N] [--poll-ms N] [--timeout-s N]
+ *
+ * --template renders like scripts/render-asl.js (Terraform variable
+ * defaults, overridable). --retry-interval-ms replaces every Retry wait
+ * (tests). Prints one JSON object: {"status": "SUCCEEDED" | "FAILED" |
+ * "TIMED_OUT", "executionArn", "output", "error", "cause", "history":
+ * [{"type", "state", ...}], "tasks": [{"state", "activityArn", "token",
+ * "result", "error"}]}. Exit 0 when the run finished (whatever its status),
+ * 2 on bad usage or an endpoint failure.
+ *
+ * Node 20: aws-local-stepfunctions needs Promise.withResolvers (Node 22);
+ * the polyfill below provides it.
+ */
+
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+
+if (!Promise.withResolvers) {
+  Promise.withResolvers = function withResolvers() {
+    let resolve;
+    let reject;
+    const promise = new Promise((a, b) => { resolve = a; reject = b; });
+    return { promise, resolve, reject };
+  };
+}
+
+const REPO = path.resolve(__dirname, '..', '..');
+const { StateMachine } = require('aws-local-stepfunctions');
+const template = require(path.join(REPO, 'tests', 'infra', 'lib', 'template'));
+const hcl = require(path.join(REPO, 'tests', 'infra', 'lib', 'hcl'));
+
+const ACTIVITY_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):activity:[A-Za-z0-9_.-]+$/;
+const ACTIVITIES = ['guard', 'diagnose', 'remediate-disk', 'remediate-sg', 'renew-cert', 'ticket', 'notify', 'audit'];
+
+class UsageError extends Error {}
+
+function parseArgs(argv) {
+  const o = { vars: {}, pollMs: 50, timeoutS: 600, retryIntervalMs: null };
+  const need = (i) => {
+    if (i >= argv.length) throw new UsageError(`${argv[i - 1]} needs a value`);
+    return argv[i];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    switch (a) {
+      case '--endpoint': o.endpoint = need(++i).replace(/\/+$/, ''); break;
+      case '--definition': o.definition = need(++i); break;
+      case '--template': o.template = need(++i); break;
+      case '--arn-prefix': o.arnPrefix = need(++i); break;
+      case '--var': {
+        const kv = need(++i);
+        const eq = kv.indexOf('=');
+        if (eq <= 0) throw new UsageError(`--var needs NAME=VALUE, got "${kv}"`);
+        const v = kv.slice(eq + 1);
+        o.vars[kv.slice(0, eq)] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+        break;
+      }
+      case '--input': o.input = JSON.parse(fs.readFileSync(need(++i), 'utf8')); break;
+      case '--input-json': o.input = JSON.parse(need(++i)); break;
+      case '--name': o.name = need(++i); break;
+      case '--retry-interval-ms': o.retryIntervalMs = Number(need(++i)); break;
+      case '--poll-ms': o.pollMs = Number(need(++i)); break;
+      case '--timeout-s': o.timeoutS = Number(need(++i)); break;
+      default: throw new UsageError(`unknown argument ${a}`);
+    }
+  }
+  if (!o.endpoint || !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(o.endpoint)) {
+    throw new UsageError('--endpoint must be the local endpoint, http://127.0.0.1:PORT');
+  }
+  if (!!o.definition === !!o.template) throw new UsageError('give one of --definition or --template');
+  if (o.input === undefined) throw new UsageError('give --input or --input-json');
+  for (const [k, v] of [['--retry-interval-ms', o.retryIntervalMs], ['--poll-ms', o.pollMs], ['--timeout-s', o.timeoutS]]) {
+    if (v !== null && !(Number.isFinite(v) && v >= 0)) throw new UsageError(`${k} must be a number >= 0`);
+  }
+  return o;
+}
+
+async function loadDefinition(o) {
+  if (o.definition) return JSON.parse(fs.readFileSync(o.definition, 'utf8'));
+  const mod = await hcl.loadModule(path.join(REPO, 'terraform'));
+  const vars = template.engineTestVars(hcl.variableDefaults(mod));
+  if (o.arnPrefix) for (const a of ACTIVITIES) vars[`${a.replace(/-/g, '_')}_activity_arn`] = o.arnPrefix + a;
+  Object.assign(vars, o.vars);
+  return JSON.parse(template.renderFile(o.template, vars));
+}
+
+/* Every Task state (Parallel branches included) by name. */
+function taskStates(def, out) {
+  out = out || {};
+  for (const [name, st] of Object.entries(def.States || {})) {
+    if (st.Type === 'Task') out[name] = st;
+    for (const b of st.Branches || []) taskStates(b, out);
+    if (st.ItemProcessor || st.Iterator) taskStates(st.ItemProcessor || st.Iterator, out);
+  }
+  return out;
+}
+
+async function admin(endpoint, method, p, body) {
+  const res = await fetch(endpoint + p, {
+    method,
+    headers: body ? { 'Content-Type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`endpoint ${method} ${p}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+  return text ? JSON.parse(text) : {};
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function stateError(name, cause) {
+  const e = new Error(cause || '');
+  e.name = name;
+  return e;
+}
+
+function activityHandler(o, stateName, st, run) {
+  return async (input) => {
+    const body = { activityArn: st.Resource, inputs: [input] };
+    if (st.HeartbeatSeconds) body.heartbeatSeconds = st.HeartbeatSeconds;
+    if (st.TimeoutSeconds) body.timeoutSeconds = st.TimeoutSeconds;
+    const { tokens } = await admin(o.endpoint, 'POST', '/_admin/tasks', body);
+    const token = tokens[0];
+    const rec = { state: stateName, activityArn: st.Resource, token: crypto.createHash('sha256').update(token).digest('hex').slice(0, 12) };
+    run.tasks.push(rec);
+    const q = `/_admin/tasks?activityArn=${encodeURIComponent(st.Resource)}`;
+    for (;;) {
+      if (run.done) throw stateError('Runner.ExecutionEnded', 'the execution ended while this task was open');
+      const task = (await admin(o.endpoint, 'GET', q)).tasks.find((t) => t.token === token);
+      if (!task) throw new Error(`task of ${stateName} vanished from the endpoint (reset?)`);
+      const send = (task.sends || []).find((s) => s.accepted);
+      if (task.state === 'succeeded') {
+        rec.result = 'succeeded';
+        return JSON.parse(send.output);
+      }
+      if (task.state === 'failed') {
+        rec.result = 'failed';
+        rec.error = send.error || 'States.TaskFailed';
+        throw stateError(rec.error, send.cause || '');
+      }
+      if (task.state === 'timed_out') {
+        rec.result = 'timed_out';
+        rec.error = task.timeoutReason || 'States.Timeout';
+        throw stateError(rec.error, `${stateName}: ${rec.error}`);
+      }
+      await sleep(o.pollMs);
+    }
+  };
+}
+
+function compactEvent(ev) {
+  const out = { type: ev.type };
+  if (ev.state) out.state = ev.state.name;
+  if (ev.parentState) out.parent = ev.parentState.name;
+  if (ev.Error !== undefined) out.error = ev.Error;
+  if (ev.Cause !== undefined) out.cause = typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause);
+  if (ev.retry) out.attempt = ev.retry.attempt;
+  if (ev.type === 'StateExited' && ev.state) out.output = ev.state.output;
+  if (ev.type === 'StateEntered' && ev.state) out.input = ev.state.input;
+  return out;
+}
+
+async function main(argv) {
+  const o = parseArgs(argv);
+  const def = await loadDefinition(o);
+  const tasks = taskStates(def);
+  const handlers = {};
+  const retryOverrides = {};
+  const run = { tasks: [], done: false };
+  let region = 'us-east-1';
+  let account = '123456789012';
+  for (const [name, st] of Object.entries(tasks)) {
+    const m = ACTIVITY_ARN.exec(st.Resource || '');
+    if (!m) throw new UsageError(`Task ${name}: Resource ${st.Resource} is not an activity ARN`);
+    [, region, account] = m;
+    handlers[name] = activityHandler(o, name, st, run);
+    if (o.retryIntervalMs !== null && st.Retry) retryOverrides[name] = o.retryIntervalMs;
+  }
+  for (const [name, st] of Object.entries(def.States)) {
+    if (o.retryIntervalMs !== null && st.Retry && !retryOverrides[name]) retryOverrides[name] = o.retryIntervalMs;
+  }
+  const evId = o.input && o.input.event && typeof o.input.event.id === 'string' ? o.input.event.id : null;
+  const name = o.name || (evId ? `evt-${evId}` : `run-${crypto.randomUUID()}`);
+  const machine = 'healer-engine';
+  const executionArn = `arn:aws:states:${region}:${account}:execution:${machine}:${name}`;
+  const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
+  const exec = sm.run(o.input, {
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
+    context: {
+      Execution: { Id: executionArn, Name: name, Input: o.input, StartTime: new Date().toISOString(), RoleArn: `arn:aws:iam::${account}:role/${machine}` },
+      StateMachine: { Id: `arn:aws:states:${region}:${account}:stateMachine:${machine}`, Name: machine },
+    },
+  });
+  const history = [];
+  const collect = (async () => { for await (const ev of exec.eventLogs) history.push(compactEvent(ev)); })();
+  let timer;
+  const wall = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), o.timeoutS * 1000); });
+  const result = { status: null, executionArn, output: null, error: null, cause: null };
+  try {
+    const r = await Promise.race([exec.result.then((out) => ({ out })), wall]);
+    if (r === 'timeout') {
+      exec.abort();
+      result.status = 'TIMED_OUT';
+    } else {
+      result.status = 'SUCCEEDED';
+      result.output = r.out;
+    }
+  } catch (e) {
+    result.status = 'FAILED';
+  } finally {
+    clearTimeout(timer);
+    run.done = true;
+  }
+  await Promise.race([collect, sleep(2000)]);
+  const failed = history.find((h) => h.type === 'ExecutionFailed');
+  if (failed) {
+    result.error = failed.error;
+    result.cause = failed.cause;
+  }
+  result.history = history;
+  result.tasks = run.tasks;
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => {
+  process.stderr.write(`sfn_runner: ${e instanceof UsageError ? '' : 'error: '}${e.message}\n`);
+  process.exitCode = 2;
+});
