@@ -51,9 +51,10 @@ typedef struct setting {
 } setting;
 
 static const setting settings[S_COUNT] = {
-	[S_ACTIVITIES] = { "HEALER_ACTIVITIES", NULL, "activities", "NAME:SLOTS[,...]", NULL,
+	[S_ACTIVITIES] = { "HEALER_ACTIVITIES", NULL, "activities", "[LABEL=]NAME:SLOTS[,...]", NULL,
 			   "required",
-			   "activities to serve and their slots (open polls, 1..1000) each" },
+			   "activities to serve and their slots (open polls, 1..1000) each;\n"
+			   "      LABEL=NAME serves activity NAME under the ARN name LABEL" },
 	[S_ARN_PREFIX] = { "HEALER_ACTIVITY_ARN_PREFIX", NULL, "activity-arn-prefix", "PREFIX",
 			   NULL, "none",
 			   "activity ARN = PREFIX + NAME, e.g. "
@@ -756,6 +757,10 @@ void hl_config_usage(FILE *out)
 	      "  healer run-activity NAME --input FILE [--dry-run]\n"
 	      "                            run one activity on a JSON input file, print its output\n"
 	      "  healer health             exit 0 if the health file is fresh (ECS health check)\n"
+	      "  healer disable --reason TEXT\n"
+	      "                            flip the kill switch off: every execution escalates\n"
+	      "  healer enable [--reason TEXT]\n"
+	      "                            flip the kill switch back on\n"
 	      "  healer --version          print the version\n"
 	      "  healer --help, -h         print this text\n"
 	      "\n"
