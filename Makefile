@@ -87,6 +87,8 @@ fuzz:
 install: $(BUILD)/healer
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/healer $(DESTDIR)$(PREFIX)/bin/healer
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 docs/man/healer.1 $(DESTDIR)$(PREFIX)/share/man/man1/healer.1
 
 clean:
 	rm -rf build

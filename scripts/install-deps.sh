@@ -8,7 +8,7 @@ DEB_PACKAGES=(
   build-essential pkg-config clang
   libcurl4-openssl-dev libjson-c-dev libssl-dev libcriterion-dev
   python3 python3-botocore python3-boto3 python3-pytest
-  nodejs npm ca-certificates valgrind
+  nodejs npm ca-certificates valgrind groff-base
 )
 
 missing=()
