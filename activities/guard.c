@@ -9,7 +9,16 @@
  *   3. break-glass   resource account in HEALER_BREAK_GLASS_ACCOUNTS
  *   4. protected     security group in HEALER_PROTECTED_SGS
  *   5. opt-out       tag AutoRemediate=false (any case) via Tagging API
- *   6. breaker       one atomic DynamoDB UpdateItem (below)
+ *   6. duplicate     the event id is claimed by another execution
+ *                    (claim.h: EventBridge delivers at least once)
+ *   7. blast state   the engine stopped itself (blast.h) -> refuse
+ *   8. breaker       one atomic DynamoDB UpdateItem (below)
+ *   9. blast radius  the engine-wide windows (blast.h); a full one stops
+ *                    the engine (one Slack alert) and refuses
+ * Before all of these, a recovery event (recovery.h: an OK disk alarm, a
+ * COMPLIANT restricted-ssh result) is only recognised: proceed false,
+ * recovery true, and GuardChoice sends it to Recover, which closes
+ * tickets and changes nothing in AWS.
  *
  * Circuit breaker. Item key pk = "<resource id>#<UTC hour YYYY-MM-DDTHH>",
  * attributes count (N), executions (SS of execution ARNs counted) and
@@ -37,12 +46,15 @@
 #include <strings.h>
 
 #include "healer/activity.h"
+#include "healer/blast.h"
+#include "healer/claim.h"
 #include "healer/clock.h"
 #include "healer/diagnosis.h"
 #include "healer/event.h"
 #include "healer/ids.h"
 #include "healer/killswitch.h"
 #include "healer/log.h"
+#include "healer/recovery.h"
 #include "healer/settings.h"
 
 #define DEFAULT_BREAKER_TABLE "healer-breaker"
@@ -89,6 +101,7 @@ typedef struct guard_settings {
 	int max;
 	hl_strlist protected_sgs;
 	hl_strlist break_glass;
+	hl_blast_settings blast;
 } guard_settings;
 
 static void guard_settings_free(guard_settings *s)
@@ -127,6 +140,7 @@ static int guard_settings_load(guard_settings *s, hl_err *err)
 	HL_GUARD_GOTO(rc, hl_setting_list("HEALER_BREAK_GLASS_ACCOUNTS", NULL,
 					  hl_valid_account_id, &s->break_glass, err),
 		      fail);
+	HL_GUARD_GOTO(rc, hl_blast_settings_load(&s->blast, err), fail);
 	return HL_OK;
 fail:
 	guard_settings_free(s);
@@ -427,7 +441,7 @@ static json_object *breaker_json(const breaker *b, bool dry_run)
 
 typedef struct decision {
 	bool proceed;
-	char reason[512];
+	char reason[1024];
 } decision;
 
 static int refuse(decision *d, const char *reason)
@@ -441,9 +455,10 @@ static int refuse(decision *d, const char *reason)
  * breaker). Returns 0 once decided, or a negative status after recording
  * the failure with hl_activity_fail. */
 static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *set,
-		  const hl_resource *res, const char *execution, bool dry_run, json_object *out,
-		  decision *d)
+		  const hl_event_info *info, const char *event_id, const char *execution, bool dry_run,
+		  json_object *out, decision *d)
 {
+	const hl_resource *res = &info->resource;
 	hl_err err;
 	hl_err_clear(&err);
 	d->proceed = true;
@@ -482,7 +497,50 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 	}
 	if (hl_activity_cancelled(ctx))
 		return HL_ERR_CANCELLED;
-	/* 6. circuit breaker */
+	/* 6. one remediation per event */
+	int64_t now_ms = hl_wall_ms(hl_clock_system());
+	const char *op = NULL;
+	if (event_id) {
+		hl_claim claim;
+		rc = hl_claim_event(aws, set->table, event_id, execution, dry_run, now_ms, &claim, &op, &err);
+		if (rc < 0)
+			return hl_remediation_aws_fail(ctx, "Healer.Guard", op, rc, &err);
+		json_object_object_add(out, "claim", hl_claim_json(&claim));
+		if (claim.duplicate) {
+			json_object_object_add(out, "duplicate", json_object_new_boolean(1));
+			d->proceed = false;
+			snprintf(d->reason, sizeof(d->reason),
+				 "duplicate event: event %s is already handled by execution %s", claim.event_id,
+				 claim.owner);
+			return HL_OK;
+		}
+	}
+	/* 7. the engine stopped itself */
+	hl_blast_state bst;
+	rc = hl_blast_state_read(aws, set->table, &bst, &err);
+	if (rc < 0)
+		return hl_remediation_aws_fail(ctx, "Healer.Guard", "GetItem", rc, &err);
+	if (bst.stopped) {
+		json_object *bj = json_object_new_object();
+		json_object_object_add(bj, "stopped", json_object_new_boolean(1));
+		json_object_object_add(bj, "epoch", json_object_new_int64(bst.epoch));
+		json_object_object_add(bj, "state", hl_blast_state_json(&bst));
+		/* A retry of the execution that stopped the engine owes the
+		 * alert when its first attempt could not post it. */
+		if (!dry_run)
+			json_object_object_add(bj, "alert", hl_blast_alert_if_owed(ctx, aws, set->table,
+										 execution, &bst));
+		json_object_object_add(out, "blast", bj);
+		d->proceed = false;
+		snprintf(d->reason, sizeof(d->reason),
+			 "Manual Intervention Required: engine stopped by the blast-radius limit (%.300s) "
+			 "at %s; run `healer enable` to resume",
+			 bst.reason, bst.stopped_at);
+		return HL_OK;
+	}
+	if (hl_activity_cancelled(ctx))
+		return HL_ERR_CANCELLED;
+	/* 8. circuit breaker */
 	breaker b;
 	memset(&b, 0, sizeof(b));
 	b.max = set->max;
@@ -508,6 +566,21 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 			 "Manual Intervention Required: circuit breaker open (%d remediations of %s "
 			 "this hour)",
 			 b.count, res->id);
+		return HL_OK;
+	}
+	/* 9. the engine-wide blast radius */
+	hl_blast_result br;
+	rc = hl_blast_count(ctx, aws, &set->blast, execution, hl_event_class_name(info->cls), bst.epoch,
+			    dry_run, now_ms, &br, &err);
+	if (rc < 0)
+		return hl_remediation_aws_fail(ctx, "Healer.Guard", br.failed_op, rc, &err);
+	json_object *bj = hl_blast_result_json(&br);
+	json_object_object_add(bj, "stopped", json_object_new_boolean(0));
+	json_object_object_add(bj, "epoch", json_object_new_int64(bst.epoch));
+	json_object_object_add(out, "blast", bj);
+	if (br.refused) {
+		d->proceed = false;
+		hl_strlcpy(d->reason, br.reason, sizeof(d->reason));
 	}
 	return HL_OK;
 }
@@ -561,15 +634,32 @@ static int guard_run(hl_activity_ctx *ctx, json_object *input, json_object **out
 	}
 	info = hl_xcalloc(1, sizeof(*info));
 	hl_event_classify(event, info);
+	const char *event_id = NULL;
+	if (json_object_object_get_ex(event, "id", &v) && json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0 && json_object_get_string_len(v) <= 256)
+		event_id = json_object_get_string(v);
 
 	out = json_object_new_object();
 	json_object_object_add(out, "dryRun", json_object_new_boolean(dry_run));
-	json_object_object_add(out, "resource", hl_resource_to_json(&info->resource));
 	json_object_object_add(out, "optOut", json_object_new_boolean(0));
 	json_object_object_add(out, "breaker", NULL);
-	rc = decide(ctx, aws, &set, &info->resource, execution, dry_run, out, &d);
-	if (rc < 0)
-		goto cleanup;
+	json_object_object_add(out, "duplicate", json_object_new_boolean(0));
+	json_object_object_add(out, "claim", NULL);
+	json_object_object_add(out, "blast", NULL);
+	char what[400];
+	if (info->cls == HL_EVENT_UNKNOWN && hl_event_recovery(event, info, what, sizeof(what))) {
+		/* Not a problem: Recover closes its tickets. No check applies. */
+		json_object_object_add(out, "recovery", json_object_new_boolean(1));
+		json_object_object_add(out, "killSwitch", NULL);
+		d.proceed = false;
+		snprintf(d.reason, sizeof(d.reason), "recovery: %s", what);
+	} else {
+		json_object_object_add(out, "recovery", json_object_new_boolean(0));
+		rc = decide(ctx, aws, &set, info, event_id, execution, dry_run, out, &d);
+		if (rc < 0)
+			goto cleanup;
+	}
+	json_object_object_add(out, "resource", hl_resource_to_json(&info->resource));
 	json_object_object_add(out, "proceed", json_object_new_boolean(d.proceed));
 	json_object_object_add(out, "reason", json_object_new_string(d.reason));
 	HL_LOG(HL_LOG_INFO, "guard decision", HL_LS("execution", execution),

@@ -16,6 +16,7 @@ extern const hl_activity hl_activity_notify;
 extern const hl_activity hl_activity_audit;
 extern const hl_activity hl_activity_guard;
 extern const hl_activity hl_activity_diagnose;
+extern const hl_activity hl_activity_recover;
 
 static const hl_activity *const registry[] = {
 	&hl_activity_echo,
@@ -27,6 +28,7 @@ static const hl_activity *const registry[] = {
 	&hl_activity_audit,
 	&hl_activity_guard,
 	&hl_activity_diagnose,
+	&hl_activity_recover,
 	NULL,
 };
 

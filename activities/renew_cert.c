@@ -82,12 +82,17 @@ static bool text_is(json_object *obj, const char *key, const char *want)
 	return json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), want) == 0;
 }
 
+/* A timestamp member (epoch seconds). A value outside 1970..9999 (or not
+ * finite) counts as absent: converting it to an integer would be undefined. */
 static bool number_of(json_object *obj, const char *key, double *out)
 {
 	json_object *v = member(obj, key);
 	if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
 		return false;
-	*out = json_object_get_double(v);
+	double d = json_object_get_double(v);
+	if (!(d >= 0 && d <= 253402300799.0))
+		return false;
+	*out = d;
 	return true;
 }
 

@@ -9,6 +9,8 @@ DEB_PACKAGES=(
   libcurl4-openssl-dev libjson-c-dev libssl-dev libcriterion-dev
   python3 python3-botocore python3-boto3 python3-pytest
   nodejs npm ca-certificates valgrind groff-base
+  openssl       # tests/integration/test_security.py: a test CA and certificates
+  gnuplot-nox   # make bench: the plots in docs/bench/
 )
 
 missing=()

@@ -5,11 +5,11 @@
 # Backlog = ActivitiesScheduled - ActivitiesStarted (AWS/States, per
 # activity, per minute): positive when tasks arrive faster than the workers'
 # polls take them. A metric-math alarm may read at most 10 metrics, so the
-# eight activities are split into groups of five; any group's backlog at or
+# nine activities are split into groups of five; any group's backlog at or
 # above scale_out_backlog for two minutes adds tasks (+1, or +2 when the
 # backlog is 10 above). Scale-in is deliberately slow and needs every
 # activity idle: one task less after scale_in_idle_minutes without a single
-# ActivitiesScheduled (eight metrics: fits one alarm). Never below
+# ActivitiesScheduled (nine metrics: fits one alarm). Never below
 # worker_min_count, never above worker_max_count.
 
 locals {

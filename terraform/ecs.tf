@@ -19,27 +19,29 @@ locals {
 
   # Empty or null values are left out (the worker then uses its default).
   worker_environment = {
-    AWS_REGION                    = local.region
-    HEALER_ACTIVITIES             = join(",", [for a in local.activity_names : "${a}:${lookup(var.activity_slots, a, 4)}"])
-    HEALER_ACTIVITY_ARN_PREFIX    = local.activity_arn_prefix
-    HEALER_LOG_LEVEL              = var.log_level
-    HEALER_DRAIN_DEADLINE_S       = "100"
-    HEALER_HEARTBEAT_S            = tostring(max(1, floor(var.heartbeat_seconds / 3)))
-    HEALER_HEALTH_FILE            = "/tmp/healer-health.json"
-    HEALER_KILL_SWITCH_PARAM      = aws_ssm_parameter.kill_switch.name
-    HEALER_BREAKER_TABLE          = aws_dynamodb_table.breaker.name
-    HEALER_BREAKER_MAX            = tostring(var.breaker_max)
-    HEALER_PROTECTED_SGS          = join(",", var.protected_security_group_ids)
-    HEALER_BREAK_GLASS_ACCOUNTS   = join(",", var.break_glass_account_ids)
-    HEALER_DISK_DOCUMENT          = aws_ssm_document.disk_cleanup.name
-    HEALER_DISK_THRESHOLD         = tostring(var.disk_threshold)
-    HEALER_SG_AUTOMATION_ROLE_ARN = aws_iam_role.sg_automation.arn
-    HEALER_AUDIT_TABLE            = aws_dynamodb_table.audit.name
-    HEALER_SLACK_CHANNEL          = var.slack_channel
-    HEALER_SLACK_API_URL          = var.slack_api_url
-    HEALER_JIRA_URL               = var.jira_url
-    HEALER_JIRA_EMAIL             = var.jira_email
-    HEALER_JIRA_PROJECT           = var.jira_project
+    AWS_REGION                     = local.region
+    HEALER_ACTIVITIES              = join(",", [for a in local.activity_names : "${a}:${lookup(var.activity_slots, a, 4)}"])
+    HEALER_ACTIVITY_ARN_PREFIX     = local.activity_arn_prefix
+    HEALER_LOG_LEVEL               = var.log_level
+    HEALER_DRAIN_DEADLINE_S        = "100"
+    HEALER_HEARTBEAT_S             = tostring(max(1, floor(var.heartbeat_seconds / 3)))
+    HEALER_HEALTH_FILE             = "/tmp/healer-health.json"
+    HEALER_KILL_SWITCH_PARAM       = aws_ssm_parameter.kill_switch.name
+    HEALER_BREAKER_TABLE           = aws_dynamodb_table.breaker.name
+    HEALER_BREAKER_MAX             = tostring(var.breaker_max)
+    HEALER_BLAST_MAX_PER_HOUR      = tostring(var.blast_max_per_hour)
+    HEALER_BLAST_MAX_PER_CLASS_10M = tostring(var.blast_max_per_class_10m)
+    HEALER_PROTECTED_SGS           = join(",", var.protected_security_group_ids)
+    HEALER_BREAK_GLASS_ACCOUNTS    = join(",", var.break_glass_account_ids)
+    HEALER_DISK_DOCUMENT           = aws_ssm_document.disk_cleanup.name
+    HEALER_DISK_THRESHOLD          = tostring(var.disk_threshold)
+    HEALER_SG_AUTOMATION_ROLE_ARN  = aws_iam_role.sg_automation.arn
+    HEALER_AUDIT_TABLE             = aws_dynamodb_table.audit.name
+    HEALER_SLACK_CHANNEL           = var.slack_channel
+    HEALER_SLACK_API_URL           = var.slack_api_url
+    HEALER_JIRA_URL                = var.jira_url
+    HEALER_JIRA_EMAIL              = var.jira_email
+    HEALER_JIRA_PROJECT            = var.jira_project
   }
 
   # Tuning settings the module does not manage (docs/ACTIVITIES.md and

@@ -1,5 +1,5 @@
-# The three EventBridge rules that start the engine, their targets and the
-# role EventBridge uses (states:StartExecution on this state machine only).
+# The EventBridge rules that start the engine, their targets and the role
+# EventBridge uses (states:StartExecution on this state machine only).
 #
 # Every target sends {"event": <the whole event>, "dryRun": <var.dry_run>}
 # (docs/ACTIVITIES.md). <aws.events.event.json> is the full event;
@@ -16,6 +16,15 @@
 #   ssh   - the restricted-ssh Config rule turning a security group
 #           NON_COMPLIANT. Not: COMPLIANT results, other rules.
 #   cert  - ACM approaching expiration, expired, renewal action required.
+#   disk_ok, ssh_ok - recoveries: the same disk alarm back to OK (muted or
+#           not), the restricted-ssh rule finding the group COMPLIANT. The
+#           guard recognises them and the engine's Recover state closes the
+#           resource's open healer tickets (docs/ACTIVITIES.md, recover).
+#
+# Duplicate deliveries (EventBridge delivers at least once) start a second
+# execution, since a target cannot name its executions: the guard claims
+# each event id once (include/healer/claim.h), and the duplicate ends as
+# Duplicate without acting or recording anything twice.
 
 locals {
   event_patterns = {
@@ -48,6 +57,34 @@ locals {
         newEvaluationResult = { complianceType = ["NON_COMPLIANT"] }
       }
     }
+    disk_ok = {
+      source        = ["aws.cloudwatch"]
+      "detail-type" = ["CloudWatch Alarm State Change"]
+      detail = {
+        state = { value = ["OK"] }
+        configuration = {
+          metrics = {
+            expression = [{ exists = false }]
+            metricStat = {
+              metric = {
+                namespace = ["CWAgent"]
+                name      = ["disk_used_percent"]
+              }
+            }
+          }
+        }
+      }
+    }
+    ssh_ok = {
+      source        = ["aws.config"]
+      "detail-type" = ["Config Rules Compliance Change"]
+      detail = {
+        messageType         = ["ComplianceChangeNotification"]
+        configRuleName      = [var.config_rule_name]
+        resourceType        = ["AWS::EC2::SecurityGroup"]
+        newEvaluationResult = { complianceType = ["COMPLIANT"] }
+      }
+    }
     cert = {
       source = ["aws.acm"]
       "detail-type" = [
@@ -59,9 +96,11 @@ locals {
   }
 
   event_rule_descriptions = {
-    disk = "healer: CWAgent disk_used_percent alarm in ALARM"
-    ssh  = "healer: security group NON_COMPLIANT with ${var.config_rule_name}"
-    cert = "healer: ACM certificate expiring, expired or needing action"
+    disk    = "healer: CWAgent disk_used_percent alarm in ALARM"
+    ssh     = "healer: security group NON_COMPLIANT with ${var.config_rule_name}"
+    cert    = "healer: ACM certificate expiring, expired or needing action"
+    disk_ok = "healer: CWAgent disk_used_percent alarm back to OK (closes tickets)"
+    ssh_ok  = "healer: security group COMPLIANT again with ${var.config_rule_name} (closes tickets)"
   }
 }
 

@@ -13,7 +13,11 @@
 #     automation role to SSM;
 #   - ssm:PutParameter is in the code for `healer` operator commands that
 #     flip the kill switch with the operator's own credentials: the workers
-#     are not allowed to re-enable themselves.
+#     are not allowed to re-enable themselves. Likewise the other calls only
+#     the operator commands make (worker/cli_ops.c): states:StartExecution
+#     and states:DescribeExecution (`healer replay`), dynamodb:Scan
+#     (`healer status`). data.aws_iam_policy_document.operator (output
+#     operator_policy_json) grants what those commands need.
 #
 # execution role: what ECS itself needs to start the task: pull the image,
 # write the log stream, read the two token secrets.
@@ -71,14 +75,17 @@ data "aws_iam_policy_document" "task" {
     resources = [aws_ssm_parameter.kill_switch.arn]
   }
 
-  # guard: the circuit breaker.
+  # guard: the circuit breaker, the duplicate-event claims and the
+  # blast-radius counters and state (all in the breaker table).
   statement {
     sid       = "CircuitBreaker"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.breaker.arn]
   }
 
-  # audit: records and the resource history; ticket: its idempotency memo.
+  # audit: records and the resource history; ticket: its idempotency memo;
+  # recover: the resource's escalations (GSI) and its own record; guard:
+  # the record of a blast-radius stop.
   statement {
     sid       = "AuditTrail"
     actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
@@ -155,6 +162,48 @@ resource "aws_iam_role_policy" "task" {
   name   = "activities"
   role   = aws_iam_role.task.id
   policy = data.aws_iam_policy_document.task.json
+}
+
+# ---- operators ----------------------------------------------------------------
+#
+# What the `healer` operator commands need (README.md, "Operator commands"):
+# attach operator_policy_json to the people's or the automation's role. Not
+# attached to anything here.
+
+data "aws_iam_policy_document" "operator" {
+  # disable / enable, status: the kill switch.
+  statement {
+    sid       = "KillSwitch"
+    actions   = ["ssm:GetParameter", "ssm:PutParameter"]
+    resources = [aws_ssm_parameter.kill_switch.arn]
+  }
+
+  # status: breakers, blast-radius state and counters; enable: clear a stop.
+  statement {
+    sid       = "BreakerTable"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Scan"]
+    resources = [aws_dynamodb_table.breaker.arn]
+  }
+
+  # status, audit: read the records; disable / enable: write theirs.
+  statement {
+    sid       = "AuditTable"
+    actions   = ["dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem"]
+    resources = [aws_dynamodb_table.audit.arn, "${aws_dynamodb_table.audit.arn}/index/resource-index"]
+  }
+
+  # replay: start the engine and follow the execution.
+  statement {
+    sid       = "ReplayStart"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.engine.arn]
+  }
+
+  statement {
+    sid       = "ReplayFollow"
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account}:execution:${aws_sfn_state_machine.engine.name}:*"]
+  }
 }
 
 # ---- execution role ----------------------------------------------------------

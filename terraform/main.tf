@@ -26,7 +26,7 @@ locals {
 
   # Every activity the engine state machine uses (docs/ACTIVITIES.md). The
   # activity ARN is "<prefix><name>"; the workers get the prefix.
-  activity_names      = ["guard", "diagnose", "remediate-disk", "remediate-sg", "renew-cert", "ticket", "notify", "audit"]
+  activity_names      = ["guard", "diagnose", "remediate-disk", "remediate-sg", "renew-cert", "ticket", "notify", "audit", "recover"]
   activity_arn_prefix = "arn:${local.partition}:states:${local.region}:${local.account}:activity:${var.name}-"
 
   disk_document_name = "${var.name}-disk-cleanup"

@@ -65,3 +65,8 @@ output "event_rule_arns" {
   description = "EventBridge rules that start the engine, by kind (disk, ssh, cert)."
   value       = { for k, r in aws_cloudwatch_event_rule.engine : k => r.arn }
 }
+
+output "operator_policy_json" {
+  description = "IAM policy (JSON) for the people or automation running `healer status|audit|replay|disable|enable`; attach it to their role."
+  value       = data.aws_iam_policy_document.operator.json
+}

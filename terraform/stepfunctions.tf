@@ -26,6 +26,7 @@ locals {
     ticket_activity_arn         = aws_sfn_activity.this["ticket"].id
     notify_activity_arn         = aws_sfn_activity.this["notify"].id
     audit_activity_arn          = aws_sfn_activity.this["audit"].id
+    recover_activity_arn        = aws_sfn_activity.this["recover"].id
     confidence_threshold        = var.confidence_threshold
     heartbeat_seconds           = var.heartbeat_seconds
     task_timeout_seconds        = var.task_timeout_seconds

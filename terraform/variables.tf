@@ -294,6 +294,28 @@ variable "breaker_max" {
   }
 }
 
+variable "blast_max_per_hour" {
+  description = "Blast-radius limit: most remediations across all resources in a rolling hour; one more stops the engine until `healer enable`."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.blast_max_per_hour >= 1 && var.blast_max_per_hour <= 10000 && floor(var.blast_max_per_hour) == var.blast_max_per_hour
+    error_message = "blast_max_per_hour must be a whole number between 1 and 10000."
+  }
+}
+
+variable "blast_max_per_class_10m" {
+  description = "Blast-radius limit: most remediations of one class (disk, SSH, certificate) in 10 minutes; one more stops the engine until `healer enable`."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.blast_max_per_class_10m >= 1 && var.blast_max_per_class_10m <= 10000 && floor(var.blast_max_per_class_10m) == var.blast_max_per_class_10m
+    error_message = "blast_max_per_class_10m must be a whole number between 1 and 10000."
+  }
+}
+
 variable "protected_security_group_ids" {
   description = "Security groups the engine never changes (escalated instead); the automation role is also denied changing them."
   type        = list(string)

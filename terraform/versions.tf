@@ -5,9 +5,11 @@ terraform {
   required_version = ">= 1.5.0"
 
   required_providers {
+    # The major version of the schema tests/infra checks every resource
+    # against (terraform/.schema/aws-provider-schema.json, AWS provider 6.x).
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.30.0, < 7.0.0"
+      version = "~> 6.0"
     }
   }
 }

@@ -1,5 +1,7 @@
 /* executor.c - executor threads: take a queued task, run its activity,
- * answer it once.
+ * answer it once. The answer is handed to the poller thread, which sends it
+ * and frees the slot (answer.c), so the executor is free for the next task
+ * at once.
  *
  * Each executor owns an AWS connection (created on its first task, so an
  * idle pool stays small) and an activity context reused for every task.
@@ -21,13 +23,22 @@ typedef struct executor {
 	hl_aws_conn *conn;
 	hl_activity_ctx *ctx;
 	hl_buf cause;
+	hl_exec_waiter waiter;
 } executor;
 
-static hl_task *next_task(hl_pool *pool)
+/* Waits for a queued task (NULL when the pool exits). While idle, the
+ * executor sits on the pool's idle stack; whoever queues a task pops the
+ * top of it (the executor idle for the shortest time) and wakes it. */
+static hl_task *next_task(hl_pool *pool, hl_exec_waiter *w)
 {
 	pthread_mutex_lock(&pool->lock);
-	while (pool->q_len == 0 && !pool->executors_exit)
-		pthread_cond_wait(&pool->work_cond, &pool->lock);
+	while (pool->q_len == 0 && !pool->executors_exit) {
+		w->woken = false;
+		w->next = pool->idle_execs;
+		pool->idle_execs = w;
+		while (!w->woken)
+			pthread_cond_wait(&w->cond, &pool->lock);
+	}
 	hl_task *t = NULL;
 	if (pool->q_len) {
 		t = pool->queue[pool->q_head];
@@ -100,10 +111,15 @@ static void run_task(executor *ex, hl_task *t)
 	int64_t elapsed = hl_mono_ms(pool->clock) - started;
 	record_duration(a, elapsed);
 
+	/* Done with the task as an executor; after a hand-over the poller
+	 * owns it, so this bookkeeping comes first. */
 	int64_t deadline = 0;
+	bool handed = false;
 	pthread_mutex_lock(&pool->lock);
 	if (pool->draining)
 		deadline = pool->deadline_ms;
+	t->running = false;
+	pool->executors_busy--;
 	pthread_mutex_unlock(&pool->lock);
 
 	if (atomic_load(&t->cancelled) || atomic_exchange(&t->answered, true)) {
@@ -119,7 +135,7 @@ static void run_task(executor *ex, hl_task *t)
 			output, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 		if (len <= HL_TASK_OUTPUT_MAX) {
 			atomic_fetch_add(&a->succeeded, 1);
-			hl_answer_success(pool, ex->conn, t, text, len, deadline);
+			handed = hl_answer_success_async(pool, ex->conn, t, text, len, deadline);
 			goto out;
 		}
 		atomic_fetch_add(&a->failed, 1);
@@ -127,7 +143,8 @@ static void run_task(executor *ex, hl_task *t)
 		if (hl_buf_appendf(&ex->cause, "%s produced %zu bytes of output; Step Functions accepts at most %d",
 				   act->name, len, HL_TASK_OUTPUT_MAX) < 0)
 			abort();
-		hl_answer_failure(pool, ex->conn, t, "Healer.OutputTooLarge", ex->cause.data, deadline);
+		handed = hl_answer_failure_async(pool, ex->conn, t, "Healer.OutputTooLarge", ex->cause.data,
+						 deadline);
 		goto out;
 	}
 	atomic_fetch_add(&a->failed, 1);
@@ -140,15 +157,12 @@ static void run_task(executor *ex, hl_task *t)
 		if (!cause)
 			cause = rc == HL_OK ? "the activity returned no output" : hl_status_name(rc);
 	}
-	hl_answer_failure(pool, ex->conn, t, error, cause, deadline);
+	handed = hl_answer_failure_async(pool, ex->conn, t, error, cause, deadline);
 out:
 	json_object_put(input);
 	json_object_put(output);
-	pthread_mutex_lock(&pool->lock);
-	t->running = false;
-	pool->executors_busy--;
-	pthread_mutex_unlock(&pool->lock);
-	hl_pool_release_task(pool, t);
+	if (!handed)
+		hl_pool_release_task(pool, t);
 }
 
 void *hl_executor_main(void *arg)
@@ -156,10 +170,12 @@ void *hl_executor_main(void *arg)
 	hl_pool *pool = arg;
 	executor ex = { .pool = pool };
 	hl_buf_init(&ex.cause, 4096);
+	pthread_cond_init(&ex.waiter.cond, NULL);
 
 	hl_task *t;
-	while ((t = next_task(pool)))
+	while ((t = next_task(pool, &ex.waiter)))
 		run_task(&ex, t);
+	pthread_cond_destroy(&ex.waiter.cond);   /* popped by its waker: unused */
 
 	hl_activity_ctx_free(ex.ctx);
 	hl_aws_conn_free(ex.conn);

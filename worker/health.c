@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,13 +51,19 @@ int hl_health_check(const char *path, int max_age_s, int64_t wall_ms, hl_err *er
 		goto out;
 	}
 	int64_t updated = json_object_object_get_ex(obj, "updated_ms", &v) ? json_object_get_int64(v) : 0;
-	long pid = json_object_object_get_ex(obj, "pid", &v) ? (long)json_object_get_int64(v) : 0;
+	int64_t pid = json_object_object_get_ex(obj, "pid", &v) ? json_object_get_int64(v) : 0;
 	const char *status = json_object_object_get_ex(obj, "status", &v) ? json_object_get_string(v) : "";
-	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
-		rc = hl_err_set(err, HL_ERR_INTERNAL, "worker process %ld is not running", pid);
-	} else if (wall_ms - updated > (int64_t)max_age_s * 1000) {
-		rc = hl_err_set(err, HL_ERR_TIMEOUT, "health file is %lld s old (limit %d s): the worker is not updating it",
-				(long long)((wall_ms - updated) / 1000), max_age_s);
+	if (!status)
+		status = "";   /* "status": null */
+	/* The file is read, not trusted: a pid outside pid_t would wrap (to
+	 * -1: "any process"), and a far-off timestamp must not overflow the
+	 * age (computed unsigned, from the older to the newer). */
+	if (pid <= 0 || pid > INT_MAX || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+		rc = hl_err_set(err, HL_ERR_INTERNAL, "worker process %lld is not running", (long long)pid);
+	} else if (updated < wall_ms &&
+		   (uint64_t)wall_ms - (uint64_t)updated > (uint64_t)(max_age_s > 0 ? max_age_s : 0) * 1000) {
+		rc = hl_err_set(err, HL_ERR_TIMEOUT, "health file is %llu s old (limit %d s): the worker is not updating it",
+				(unsigned long long)(((uint64_t)wall_ms - (uint64_t)updated) / 1000), max_age_s);
 	} else if (strcmp(status, "stuck") == 0) {
 		rc = hl_err_set(err, HL_ERR_INTERNAL, "the worker reports its poll loop is stuck");
 	}

@@ -4,6 +4,7 @@
  *   healer run-activity NAME --input FILE [--dry-run]
  *   healer health [--health-file F]       the container health check
  *   healer disable --reason TEXT | enable  flip the engine's kill switch
+ *   healer status | audit | replay         operator commands (cli_ops.c)
  *   healer --help | --version
  *
  * The serving process blocks SIGTERM/SIGINT in every thread and takes them
@@ -18,13 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_ops.h"
 #include "healer/activity.h"
 #include "healer/aws.h"
 #include "healer/config.h"
 #include "healer/creds.h"
 #include "healer/health.h"
 #include "healer/http.h"
-#include "healer/killswitch.h"
 #include "healer/log.h"
 #include "healer/metrics.h"
 #include "healer/pool.h"
@@ -211,45 +212,6 @@ static int cmd_health(int argc, char **argv)
 	return 0;
 }
 
-/* healer disable --reason TEXT | healer enable [--reason TEXT] */
-static int cmd_killswitch(int argc, char **argv)
-{
-	bool enable = strcmp(argv[1], "enable") == 0;
-	const char *reason = NULL;
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
-			reason = argv[++i];
-		else if (strncmp(argv[i], "--reason=", 9) == 0)
-			reason = argv[i] + 9;
-		else
-			return usage_error("usage: healer disable --reason TEXT | healer enable [--reason TEXT]");
-	}
-	if (!enable && (!reason || !*reason))
-		return usage_error("healer disable needs --reason TEXT (it is recorded with the change)");
-	hl_err err;
-	hl_creds_provider *provider = NULL;
-	hl_aws *aws = NULL;
-	hl_err_clear(&err);
-	const char *region = region_from_env();
-	if (!region)
-		return usage_error("AWS_REGION (--region) is not set");
-	if (make_aws(region, &provider, &aws, &err) < 0) {
-		fprintf(stderr, "healer: configuration error: %s\n", err.message);
-		return EXIT_USAGE;
-	}
-	hl_aws_conn *conn = hl_aws_conn_new(aws);
-	int rc = hl_killswitch_set(conn, enable, reason, &err);
-	hl_aws_conn_free(conn);
-	hl_aws_free(aws);
-	hl_creds_provider_free(provider);
-	if (rc < 0) {
-		fprintf(stderr, "healer: could not %s the engine: %s\n", enable ? "enable" : "disable", err.message);
-		return rc == HL_ERR_INVALID ? EXIT_USAGE : 1;
-	}
-	printf("engine %s\n", enable ? "enabled" : "disabled");
-	return 0;
-}
-
 static void write_health(const hl_config *cfg, hl_pool *pool, bool draining)
 {
 	hl_pool_stats st;
@@ -383,8 +345,9 @@ int main(int argc, char **argv)
 		return cmd_run_activity(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "health") == 0)
 		return cmd_health(argc, argv);
-	if (argc > 1 && (strcmp(argv[1], "disable") == 0 || strcmp(argv[1], "enable") == 0))
-		return cmd_killswitch(argc, argv);
+	hl_cli_command ops = argc > 1 ? hl_cli_find(argv[1]) : NULL;
+	if (ops)
+		return ops(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "run") == 0) {
 		argv[1] = argv[0];
 		return cmd_serve(argc - 1, argv + 1, &signals);

@@ -7,9 +7,12 @@
  * elsewhere at once, and joins the threads.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "healer/log.h"
 #include "pool_internal.h"
@@ -25,16 +28,37 @@ void hl_task_unref(hl_task *t)
 		return;
 	hl_free_secret(t->token);
 	free(t->input);
+	free(t->answer_body);
 	free(t);
 }
 
 void hl_pool_wake_poller(hl_pool *pool)
 {
-	if (pool->multi && !atomic_load(&pool->poller_done))
-		curl_multi_wakeup(pool->multi);
+	/* Counts up; the poller reads it back to 0. Cannot block: the count
+	 * would have to reach 2^64 - 2 first. */
+	if (pool->wake_fd >= 0 && !atomic_load(&pool->poller_done))
+		(void)eventfd_write(pool->wake_fd, 1);
 }
 
-void hl_pool_release_task(hl_pool *pool, hl_task *t)
+void hl_pool_wake_executor_locked(hl_pool *pool)
+{
+	hl_exec_waiter *w = pool->idle_execs;
+	if (w) {
+		pool->idle_execs = w->next;
+		w->next = NULL;
+		w->woken = true;
+		pthread_cond_signal(&w->cond);
+	}
+}
+
+/* Wakes every idle executor (lock held): they exit. */
+static void wake_all_executors_locked(hl_pool *pool)
+{
+	while (pool->idle_execs)
+		hl_pool_wake_executor_locked(pool);
+}
+
+static void release_task(hl_pool *pool, hl_task *t, bool wake)
 {
 	pthread_mutex_lock(&pool->lock);
 	t->prev->next = t->next;
@@ -43,8 +67,19 @@ void hl_pool_release_task(hl_pool *pool, hl_task *t)
 	pool->acts[t->act].held--;
 	pthread_cond_broadcast(&pool->idle_cond);
 	pthread_mutex_unlock(&pool->lock);
-	hl_pool_wake_poller(pool);
+	if (wake)
+		hl_pool_wake_poller(pool);
 	hl_task_unref(t);
+}
+
+void hl_pool_release_task(hl_pool *pool, hl_task *t)
+{
+	release_task(pool, t, true);
+}
+
+void hl_pool_release_task_nowake(hl_pool *pool, hl_task *t)
+{
+	release_task(pool, t, false);
 }
 
 /* "remediate-disk" -> "Healer.RemediateDisk" */
@@ -94,8 +129,9 @@ static void free_pool(hl_pool *pool)
 		free(pool->acts[i].poll_body);
 	if (pool->multi)
 		curl_multi_cleanup(pool->multi);
+	if (pool->wake_fd >= 0)
+		close(pool->wake_fd);
 	pthread_mutex_destroy(&pool->lock);
-	pthread_cond_destroy(&pool->work_cond);
 	pthread_cond_destroy(&pool->idle_cond);
 	pthread_cond_destroy(&pool->heartbeat_cond);
 	free(pool->queue);
@@ -106,11 +142,11 @@ static void free_pool(hl_pool *pool)
 hl_pool *hl_pool_start(const hl_config *cfg, hl_aws *aws, hl_err *err)
 {
 	hl_pool *pool = hl_xcalloc(1, sizeof(*pool));
+	pool->wake_fd = -1;
 	pool->cfg = *cfg;
 	pool->aws = aws;
 	pool->clock = hl_aws_clock(aws);
 	pthread_mutex_init(&pool->lock, NULL);
-	pthread_cond_init(&pool->work_cond, NULL);
 	pthread_cond_init(&pool->idle_cond, NULL);
 	pthread_cond_init(&pool->heartbeat_cond, NULL);
 	pool->held.next = pool->held.prev = &pool->held;
@@ -130,6 +166,12 @@ hl_pool *hl_pool_start(const hl_config *cfg, hl_aws *aws, hl_err *err)
 	pool->multi = curl_multi_init();
 	if (!pool->multi) {
 		hl_err_set(err, HL_ERR_INTERNAL, "curl_multi_init failed");
+		free_pool(pool);
+		return NULL;
+	}
+	pool->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pool->wake_fd < 0) {
+		hl_err_set(err, HL_ERR_INTERNAL, "eventfd: %s", strerror(errno));
 		free_pool(pool);
 		return NULL;
 	}
@@ -280,7 +322,7 @@ int hl_pool_finish(hl_pool *pool)
 	}
 	pool->executors_exit = true;
 	pool->heartbeat_exit = true;
-	pthread_cond_broadcast(&pool->work_cond);
+	wake_all_executors_locked(pool);
 	pthread_cond_broadcast(&pool->heartbeat_cond);
 	pthread_mutex_unlock(&pool->lock);
 

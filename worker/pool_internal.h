@@ -28,8 +28,30 @@ typedef struct hl_task {
 	int64_t received_mono_ms;
 	int64_t next_heartbeat_ms;      /* lock */
 	bool running;                   /* lock: an executor has it */
+	/* The one answer, set by whoever claimed `answered` (answer.c). */
+	bool answer_success;            /* SendTaskSuccess, else SendTaskFailure */
+	char answer_what[96];           /* "success" or the error name, for logs */
+	char *answer_body;              /* handed to the poller: the body to send */
+	size_t answer_len;
+	int answer_attempts;
+	int64_t answer_deadline_ms;     /* monotonic (pool clock) */
+	int64_t answer_due_ms;          /* next attempt after a retryable error */
+	struct hl_task *answer_next;    /* pool->answers_head (lock), then the poller's */
 	struct hl_task *prev, *next;    /* lock: the held list */
 } hl_task;
+
+/* An idle executor waiting for work. Idle executors form a stack
+ * (pool->idle_execs) and a queued task wakes the one that went idle last:
+ * under a steady trickle the same few threads run every task, with warm
+ * caches and malloc thread caches, while the rest of a large pool stays
+ * asleep and never grows its stack, heap or connection. A shared condition
+ * variable would wake them in turn (glibc's are roughly FIFO), so every
+ * thread of a 64-slot pool would be touched and keep memory of its own. */
+typedef struct hl_exec_waiter {
+	pthread_cond_t cond;
+	bool woken;                     /* lock */
+	struct hl_exec_waiter *next;    /* lock: the idle stack */
+} hl_exec_waiter;
 
 typedef struct act_state {
 	const hl_activity_config *cfg;
@@ -55,7 +77,7 @@ struct hl_pool {
 	size_t n_acts;
 
 	pthread_mutex_t lock;
-	pthread_cond_t work_cond;       /* run queue not empty / exiting */
+	hl_exec_waiter *idle_execs;     /* idle executors, most recent first */
 	pthread_cond_t idle_cond;       /* a task or poll finished */
 	hl_task **queue;                /* ring of tasks waiting for an executor */
 	size_t q_head, q_len, q_cap;
@@ -68,6 +90,9 @@ struct hl_pool {
 	int executors_busy;
 
 	CURLM *multi;                   /* owned by the poller thread */
+	hl_task *answers_head, *answers_tail;   /* lock: answers for the poller to send */
+	bool answers_closed;            /* lock: the poller is gone; send yourself */
+	int wake_fd;                    /* eventfd: wakes the poller's epoll_wait */
 	atomic_bool poller_done;
 	atomic_llong last_progress_ms;
 
@@ -83,7 +108,12 @@ struct hl_pool {
 void hl_task_unref(hl_task *t);
 /* Returns a finished task's slot (lock not held) and wakes the poller. */
 void hl_pool_release_task(hl_pool *pool, hl_task *t);
+/* The same from the poller thread itself: no wake-up needed. */
+void hl_pool_release_task_nowake(hl_pool *pool, hl_task *t);
 void hl_pool_wake_poller(hl_pool *pool);
+/* Wakes the most recently idle executor, if any is idle (lock held): for a
+ * task just queued. A busy executor takes queued work before it idles. */
+void hl_pool_wake_executor_locked(hl_pool *pool);
 
 /* poller.c */
 void *hl_poller_main(void *arg);
@@ -97,12 +127,29 @@ void *hl_heartbeat_main(void *arg);
 /* answer.c: sending the one answer. The caller must have claimed
  * t->answered. Retries transient failures until deadline_ms (monotonic;
  * 0 = the default budget). Never sends twice: TaskDoesNotExist,
- * InvalidToken and TaskTimedOut after a retry mean it was already settled. */
+ * InvalidToken and TaskTimedOut after a retry mean it was already settled.
+ * hl_answer_success / _failure send now from the calling thread. */
+#define HL_ANSWER_TIMEOUT_MS 10000L
 void hl_answer_success(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char *output,
 		       size_t output_len, int64_t deadline_ms);
 void hl_answer_failure(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char *error,
 		       const char *cause, int64_t deadline_ms);
 /* Frees the calling thread's answer buffer (at thread exit). */
 void hl_answer_thread_cleanup(void);
+/* The same answers handed to the poller thread, which sends them on its
+ * multi handle and releases the task when done: true. False when the
+ * poller has stopped taking answers (drain): then the answer was sent from
+ * the calling thread with conn, and the caller releases the task. Either
+ * way the caller must not touch t after a true. */
+bool hl_answer_success_async(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char *output,
+			     size_t output_len, int64_t deadline_ms);
+bool hl_answer_failure_async(hl_pool *pool, hl_aws_conn *conn, hl_task *t, const char *error,
+			     const char *cause, int64_t deadline_ms);
+/* For the poller: what one attempt's result means (logged here). RETRY
+ * sets t->answer_due_ms. */
+typedef enum { HL_ANSWER_DONE, HL_ANSWER_RETRY } hl_answer_next;
+hl_answer_next hl_answer_after_attempt(hl_pool *pool, hl_task *t, int rc, const hl_err *err);
+/* Counts and logs an answer given up on. */
+void hl_answer_give_up(hl_pool *pool, hl_task *t, const hl_err *err);
 
 #endif

@@ -383,10 +383,11 @@ static int param_cmp(const void *pa, const void *pb)
 static int canonical_query(hl_sigv4_signer *s, const char *q)
 {
 	size_t n = 0, qlen = q ? strlen(q) : 0;
-	const char *p = q, *end = q + qlen;
+	const char *p = q, *end;
 
 	if (qlen == 0)
 		return HL_OK;
+	end = q + qlen;   /* not before: NULL + 0 is undefined */
 	hl_buf_reset(&s->query);
 	while (p <= end) {
 		const char *amp = memchr(p, '&', (size_t)(end - p));

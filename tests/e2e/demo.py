@@ -1,85 +1,162 @@
 #!/usr/bin/python3
-"""make demo: run healer end to end on the local stand-ins and say what
-happened, event by event.
+"""make demo: the whole self-healing loop on local stand-ins, event by
+event.
 
-What runs today: the local AWS endpoint (SigV4-verifying, Step Functions
-activity semantics), and a real build/healer worker pool serving the `echo`
-diagnostic activity with credentials from the ECS credential stand-in. The
-remediation activities and the state machine replace the echo tasks here as
-they land (see the open issues); this script says so rather than pretend.
-Exits non-zero if any task ends in an unexpected state.
+Starts the local AWS endpoint (Step Functions activities, SSM Run Command
+and Automation, AWS Config, ACM, Tagging, Parameter Store, Slack and Jira
+stand-ins) and dynalite (breaker and audit tables), seeds the simulated
+instance, security group and certificate the fixture events name, sets the
+kill switch /healer/enabled to "true", starts a real build/healer worker
+serving every engine activity (credentials from the ECS stand-in, as on
+Fargate), and runs the REAL statemachines/engine.asl.json through
+tests/local/sfn_runner.js for each event of engine.scenario(). One block per
+event says what happened; the worker's JSON logs go to a file whose path is
+printed. Exits 1 if any execution ends other than engine.EXPECTED says.
+
+Mode: LIVE (dryRun false) against the simulated resources, so the
+remediations really happen on the stand-ins (the deployment default is dry
+run; with it the breaker would only report). Shared code: e2e_engine.py.
 """
 
-import json
 import os
 import signal
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'local'))
-sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True      # leave no __pycache__ in the tree
 
-from harness import LocalAWS  # noqa: E402
-from workers import Worker, activity_arn, wait_until  # noqa: E402
+import e2e_engine as engine  # noqa: E402
 
-SCENARIO = [
-    ('ok', {'check': 'plumbing', 'note': 'a plain task'}),
-    ('ok', {'check': 'slow', 'sleep_ms': 1500}),
-    ('fail', {'check': 'failure path', 'fail': 'Demo'}),
-    ('invalid', '{"this is": not json'),
-    ('too-large', {'check': 'output bound', 'output_bytes': 300000}),
-]
+ENDS = {'Remediated': 'remediated', 'Escalated': 'escalated to a person'}
+
+
+def stdout(text=''):
+    print(text, flush=True)
+
+
+def short_path(path):
+    hidden = {'GuardChoice', 'Route', 'RemediationChoice'}
+    return ' > '.join(s for s in path if s not in hidden)
+
+
+def block(i, n, out, say):
+    ev = out.event
+    say(f'[{i + 1}/{n}] {ev.title}')
+    say(f'    event     {ev.fixture} (id {ev.event["id"]})')
+    say(f'    path      {short_path(out.path)}')
+    say(out.describe())
+    problems = out.check()
+    verdict = ENDS.get(out.end, out.end or 'no end')
+    if problems:
+        say(f'    result    UNEXPECTED: {verdict}; expected '
+            f'{ENDS.get(ev.expect["end"], ev.expect["end"])}')
+        for p in problems:
+            say(f'              - {p}')
+    else:
+        say(f'    result    {verdict}, as expected ({out.elapsed:.1f} s)')
+    say()
+    return not problems
+
+
+def totals(stands, say):
+    rec = stands.records()
+    issues = rec['jira']
+    closed = sum(1 for i in issues if i['status'] == 'Done')
+    dms = sum(1 for m in rec['slack'] if m['channel'].startswith('D'))
+    group = next((g for g in rec['groups'] if g['groupId'] == engine.GROUP),
+                 {})
+    audit = sum(1 for a in rec['audit'] if a.get('kind') == 'action')
+    breaker = ', '.join(f'{_resource(x["pk"])} {x["count"]}'
+                        for x in sorted(engine.resource_breakers(rec),
+                                        key=lambda x: x['pk']))
+    say('what the stand-ins recorded')
+    say(f'    SSM       {len(rec["sent"])} SendCommand to {engine.INSTANCE}, '
+        f'{len(rec["automations"])} automation on {engine.GROUP} '
+        f'({len(group.get("revokes", []))} rules revoked)')
+    say(f'    ACM       {len(rec["renewals"])} RenewCertificate')
+    say(f'    Jira      {len(issues)} issues: {closed} closed, '
+        f'{len(issues) - closed} open')
+    say(f'    Slack     {len(rec["slack"]) - dms} alerts in #healer-alerts, '
+        f'{dms} direct message')
+    say(f'    DynamoDB  {audit} audit items; breaker counts this hour: '
+        f'{breaker}')
+
+
+def _resource(pk):
+    rid = pk.rsplit('#', 1)[0]
+    return 'certificate ' + rid.rsplit('/', 1)[1][:8] + '...' \
+        if rid.startswith('arn:') else rid
+
+
+def run(stands, say=stdout):
+    """The demo on started stand-ins: returns (ok, outcomes); every line
+    goes through say."""
+    events = engine.scenario()
+    worker = stands.start_worker('demo-worker', credentials='ecs')
+    definition = engine.render_definition(
+        os.path.join(worker.dir, 'engine.asl.json'))
+    say(f'    AWS       local endpoint {stands.ep.url} (Step Functions '
+        'activities, SSM, Config, ACM,')
+    say('              Tagging, Parameter Store) with Slack and Jira '
+        f'stand-ins; dynalite {stands.ddb.url}')
+    say(f'    settings  kill switch {engine.KILL_SWITCH} = "true"; circuit '
+        f'breaker {engine.BREAKER_MAX} remediations')
+    say('              per resource per hour; the instance is back at 91% '
+        'before each disk alarm')
+    say(f'    workers   build/healer pid {worker.pid} serving '
+        + ', '.join(engine.ACTIVITIES))
+    say(f'    logs      {worker.log_path}')
+    say('    engine    statemachines/engine.asl.json (Terraform defaults) '
+        'run by tests/local/sfn_runner.js')
+    say()
+    engine.wait_for_hour_room(30, say=lambda t: say('    note      ' + t))
+    results = []
+    outcomes = engine.run_sequential(
+        stands, definition, events,
+        on_outcome=lambda i, out: results.append(block(i, len(events), out,
+                                                       say)))
+    totals(stands, say)
+    worker.signal(signal.SIGTERM)
+    code = worker.wait(30)
+    summary = stands.ep.summary()
+    leaked = engine.leaked_secrets(worker.text())
+    good = sum(results)
+    say(f'    worker    exit code {code}; tasks lost {summary["lost"]}, '
+        f'duplicate results {summary["duplicate_results"]}; secrets in '
+        f'its log: {len(leaked)}')
+    say()
+    say(f'{good} of {len(events)} events ended as expected')
+    ok = (good == len(events) and code == 0 and summary['lost'] == 0
+          and summary['duplicate_results'] == 0 and not leaked)
+    return ok, outcomes
 
 
 def main():
-    started = time.monotonic()
-    print('healer demo: local AWS endpoint + worker pool (echo activity)')
-    print('  (the remediation engine is not built yet: this shows the worker runtime)')
-    with LocalAWS(poll_timeout=2) as ep:
-        ep.admin('POST', '/_admin/ecs', {'rotate_every_s': 30, 'lifetime_s': 3600,
-                                          'auth_token': 'demo-token'})
-        inputs = [x if isinstance(x, str) else json.dumps(x) for _, x in SCENARIO]
-        tokens = ep.admin('POST', '/_admin/tasks', {'activityArn': activity_arn('echo'),
-                                                    'inputs': inputs,
-                                                    'heartbeatSeconds': 10})['tokens']
-        env = {'AWS_CONTAINER_CREDENTIALS_FULL_URI': ep.url + '/_ecs/credentials',
-               'AWS_CONTAINER_AUTHORIZATION_TOKEN': 'demo-token',
-               'HEALER_HEARTBEAT_S': '1', 'HEALER_DRY_RUN': 'true'}
-        with Worker(ep.url, 'echo:4', extra_env=env, credentials='none') as w:
-            def done():
-                s = ep.admin('GET', '/_admin/summary')
-                return s['succeeded'] + s['failed'] + s['timed_out'] >= len(tokens)
-            wait_until(done, 30, what='demo tasks')
-            w.signal(signal.SIGTERM)
-            code = w.wait(30)
-        records = {t['token']: t for t in ep.admin('GET', '/_admin/tasks')['tasks']}
-        bad = 0
-        for (expect, _), token in zip(SCENARIO, tokens):
-            t = records[token]
-            accepted = [s for s in t['sends'] if s['accepted']]
-            answer = accepted[0] if accepted else {}
-            if answer.get('op') == 'SendTaskSuccess':
-                outcome = 'ok'
-                detail = 'output %d bytes' % len(answer.get('output', ''))
-            else:
-                err = answer.get('error', '(none)')
-                outcome = {'Healer.InvalidInput': 'invalid',
-                           'Healer.OutputTooLarge': 'too-large'}.get(err, 'fail')
-                detail = '%s: %s' % (err, (answer.get('cause') or '')[:80])
-            ok = outcome == expect and len(accepted) == 1
-            bad += 0 if ok else 1
-            print('  task %s  expected %-9s got %-9s heartbeats=%d  %s  %s'
-                  % (token[:8], expect, outcome, t['heartbeats'], detail,
-                     'OK' if ok else 'UNEXPECTED'))
-        s = ep.admin('GET', '/_admin/summary')
-        print('worker exit code %d; lost=%d; auth failures=%d; %.1fs'
-              % (code, s['lost'], s['auth_failures'], time.monotonic() - started))
-        if code != 0 or s['lost'] or bad:
-            print('demo FAILED')
-            return 1
-    print('demo OK')
-    return 0
+    say = stdout
+    t0 = time.monotonic()
+    say('healer demo: the engine end to end on local stand-ins '
+        '(nothing leaves 127.0.0.1)')
+    say('    mode      LIVE on simulated resources (dryRun false): the '
+        'cleanup, the')
+    say('              SSH closure and the renewal really change the '
+        'stand-ins. A deployment')
+    say('              starts in dry run (Terraform variable dry_run = '
+        'true) and only reports.')
+    stands = engine.Stands()
+    ok = False
+    try:
+        stands.start()
+        ok, _ = run(stands)
+    except Exception as e:  # noqa: BLE001 - report, then fail the demo
+        say(f'demo error: {type(e).__name__}: {e}')
+        for w in stands.workers:
+            say(f'worker log: {w.log_path}')
+    finally:
+        stands.stop()
+    say(f'demo {"OK" if ok else "FAILED"} ({time.monotonic() - t0:.1f} s)')
+    return 0 if ok else 1
 
 
 if __name__ == '__main__':

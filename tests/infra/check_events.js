@@ -20,12 +20,12 @@ const FIXTURES = path.resolve(template.REPO, '..', 'shared', 'fixtures', 'events
 
 const EXPECTED = {
   'cloudwatch-alarm-disk-used-percent.json': 'disk',
-  'cloudwatch-alarm-disk-used-percent-ok.json': null, // recovery, not a problem
+  'cloudwatch-alarm-disk-used-percent-ok.json': 'disk_ok', // recovery: closes the tickets
   'cloudwatch-alarm-disk-used-percent-muted.json': null, // inside a mute window: people own it
   'cloudwatch-alarm-disk-metric-math.json': null, // which instance/path? not guessed
   'cloudwatch-alarm-composite.json': null, // no metric at all
   'config-restricted-ssh-noncompliant.json': 'ssh',
-  'config-restricted-ssh-compliant.json': null,
+  'config-restricted-ssh-compliant.json': 'ssh_ok', // recovery: closes the tickets
   'acm-certificate-approaching-expiration.json': 'cert',
   'acm-certificate-approaching-expiration-extended.json': 'cert',
   'acm-certificate-expired.json': 'cert',

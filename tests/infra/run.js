@@ -23,6 +23,7 @@ const ALL = [
   ...require('./check_asl').checks,
   ...require('./check_events').checks,
   ...require('./check_terraform').checks,
+  ...require('./check_tf_schema').checks,
   ...require('./check_scanner').checks,
 ];
 

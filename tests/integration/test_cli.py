@@ -9,6 +9,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'local'))
+from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 
 from workers import (ARN_PREFIX, TEST_AKID, TEST_SECRET, Worker,  # noqa: E402
@@ -75,10 +76,14 @@ def test_health_follows_the_worker(tmp_path):
 
 
 def test_disable_and_enable_flip_the_parameter():
-    with LocalAWS() as ep:
+    # DynamoDB too: both record who and why in the audit table, and enable
+    # clears a blast-radius stop (tests/integration/test_ops_cli.py).
+    with LocalAWS() as ep, Dynalite() as ddb:
+        ddb.create_table('healer-breaker', 'pk')
+        ddb.create_table('healer-audit', 'execution', 'at')
         env = {'AWS_REGION': 'us-east-1', 'AWS_ENDPOINT_URL': ep.url,
                'AWS_ACCESS_KEY_ID': TEST_AKID, 'AWS_SECRET_ACCESS_KEY': TEST_SECRET,
-               'AWS_EC2_METADATA_DISABLED': 'true', 'HOME': '/nonexistent'}
+               'AWS_EC2_METADATA_DISABLED': 'true', 'HOME': '/nonexistent', **ddb.env()}
         r = run_cli(['disable'], env=env)
         assert r.returncode == 2 and b'--reason' in r.stderr
         r = run_cli(['disable', '--reason', 'incident INC-42: storage outage'], env=env)

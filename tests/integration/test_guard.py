@@ -49,6 +49,12 @@ def execution(n):
     return f'arn:aws:states:us-east-1:{ACCOUNT}:execution:engine:evt-{n}'
 
 
+def occurrence(ev, n):
+    """Another occurrence of the event (its own id): one event id is
+    remediated by one execution only (the guard's duplicate check)."""
+    return dict(ev, id=f'{ev["id"][:-6]}{n:06d}')
+
+
 def hour_bucket(t=None):
     return time.strftime('%Y-%m-%dT%H', time.gmtime(t or time.time()))
 
@@ -347,7 +353,8 @@ def test_breaker_ten_concurrent_executions_exactly_three_proceed(world):
     # Hold every run at the tag lookup so all ten reach DynamoDB together.
     world.ep.faults(latency_ms=[300, 300], operations=['GetResources'])
     ev = fixture('cloudwatch-alarm-disk-used-percent.json')
-    procs = [world.start_guard(ev, execution(n)) for n in range(10)]
+    procs = [world.start_guard(occurrence(ev, n), execution(n))
+             for n in range(10)]
     results = [finish(p) for p in procs]
     world.ep.clear_faults()
     assert all(r.rc == 0 for r in results), [r.stderr for r in results]
@@ -380,7 +387,8 @@ def test_breaker_same_execution_retried_counts_once(world):
         assert again.output['breaker']['count'] == 1
         assert again.output['breaker']['counted'] is True
     # Concurrent retries of one execution: still one count.
-    procs = [world.start_guard(ev, execution(2)) for _ in range(5)]
+    procs = [world.start_guard(occurrence(ev, 2), execution(2))
+             for _ in range(5)]
     results = [finish(p) for p in procs]
     assert all(r.output['proceed'] for r in results)
     item = world.breaker_item(INSTANCE)
@@ -392,11 +400,12 @@ def test_breaker_full_then_retry_of_a_counted_execution_still_proceeds(
         world):
     ev = fixture('cloudwatch-alarm-disk-used-percent.json')
     for n in range(3):
-        assert world.guard(ev, execution(n)).output['proceed'] is True
-    refused = world.guard(ev, execution(9))
+        assert world.guard(occurrence(ev, n), execution(n)).output[
+            'proceed'] is True
+    refused = world.guard(occurrence(ev, 9), execution(9))
     assert refused.output['proceed'] is False
     assert refused.output['reason'].startswith('Manual Intervention Required')
-    retry = world.guard(ev, execution(1))
+    retry = world.guard(occurrence(ev, 1), execution(1))
     assert retry.output['proceed'] is True, 'a retry is not a new remediation'
     assert retry.output['breaker'] == {
         'key': f'{INSTANCE}#{hour_bucket()}', 'count': 3, 'max': 3,
@@ -406,9 +415,9 @@ def test_breaker_full_then_retry_of_a_counted_execution_still_proceeds(
 
 def test_breaker_max_setting(world):
     ev = fixture('config-restricted-ssh-noncompliant.json')
-    assert world.guard(ev, execution(1), HEALER_BREAKER_MAX='1').output[
-        'proceed'] is True
-    r = world.guard(ev, execution(2), HEALER_BREAKER_MAX='1')
+    assert world.guard(occurrence(ev, 1), execution(1),
+                       HEALER_BREAKER_MAX='1').output['proceed'] is True
+    r = world.guard(occurrence(ev, 2), execution(2), HEALER_BREAKER_MAX='1')
     assert r.output['reason'] == ('Manual Intervention Required: circuit '
                                   f'breaker open (1 remediations of {GROUP} '
                                   'this hour)')

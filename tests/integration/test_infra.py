@@ -48,6 +48,12 @@ CHECKS = [
     'terraform_dynamodb_tables',
     'terraform_fmt',
     'terraform_console_renders_like_tests',
+    'terraform_schema_checker_catches_mistakes',
+    'terraform_schema_covers_types',
+    'terraform_schema_arguments',
+    'terraform_schema_references',
+    'terraform_provider_version',
+    'terraform_console_renders_event_patterns',
     'c_action_scanner_rules',
 ]
 
@@ -153,7 +159,7 @@ MUTATIONS = [
      'breaker: TTL on expires_at must be enabled'),
     ('event_rules_match_fixtures', 'terraform/events.tf',
      r'state = \{ value = \["ALARM"\] \}', 'state = { value = ["ALARM", "OK"] }',
-     'cloudwatch-alarm-disk-used-percent-ok.json: should start nothing, starts disk'),
+     'cloudwatch-alarm-disk-used-percent-ok.json: should start disk_ok, starts disk, disk_ok'),
     ('event_rules_match_fixtures', 'terraform/events.tf',
      r'\n\s*muteDetail = .*', '',
      'cloudwatch-alarm-disk-used-percent-muted.json: should start nothing, starts disk'),
@@ -166,6 +172,37 @@ MUTATIONS = [
     ('asl_files_render_and_validate', 'statemachines/engine.asl.json',
      r'"Next": "GuardChoice"', '"Next": "NoSuchState"',
      'MISSING_TRANSITION_TARGET'),
+    # The AWS provider schema (terraform/.schema/aws-provider-schema.json).
+    ('terraform_schema_arguments', 'terraform/dynamodb.tf',
+     r'hash_key     = "pk"', 'hash_kye     = "pk"',
+     'aws_dynamodb_table.breaker: unknown argument hash_kye (did you mean "hash_key"?)'),
+    ('terraform_schema_arguments', 'terraform/ecs.tf',
+     r'\n  family\s*=.*', '',
+     'aws_ecs_task_definition.worker: missing required argument family'),
+    ('terraform_schema_arguments', 'terraform/stepfunctions.tf',
+     r'logging_configuration \{', 'logging_configuration = {',
+     'aws_sfn_state_machine.engine: logging_configuration is a block, not an argument'),
+    ('terraform_schema_arguments', 'terraform/ecr.tf',
+     r'scan_on_push = true', 'scan_on_push {}',
+     'aws_ecr_repository.worker: image_scanning_configuration.scan_on_push is an argument, not a block'),
+    ('terraform_schema_arguments', 'terraform/iam.tf',
+     r'variable = "iam:PassedToService"', 'varaible = "iam:PassedToService"',
+     'data.aws_iam_policy_document.task: unknown argument statement.condition.varaible (did you mean "variable"?)'),
+    ('terraform_schema_covers_types', 'terraform/ecr.tf', r'\A',
+     'resource "aws_ecr_repository_policy" "worker" {\n  repository = "x"\n  policy     = "{}"\n}\n',
+     'terraform/ecr.tf:1: aws_ecr_repository_policy.worker: resource type aws_ecr_repository_policy is not in the committed schema: run `make tf-schema`'),
+    ('terraform_schema_references', 'terraform/ecs.tf',
+     r'repository_url\}:', 'repository_uri}:',
+     'aws_ecr_repository.worker: has no attribute "repository_uri" (did you mean "repository_url"?)'),
+    ('terraform_schema_references', 'terraform/stepfunctions.tf',
+     r'aws_sfn_activity\.this\["guard"\]\.id', 'aws_sfn_activity.this.id',
+     'aws_sfn_activity.this: uses for_each, so aws_sfn_activity.this.id needs an instance key'),
+    ('terraform_provider_version', 'terraform/versions.tf',
+     r'version = "~> 6\.0"', 'version = ">= 5.30.0, < 7.0.0"',
+     'version ">= 5.30.0, < 7.0.0" admits versions outside 6.x'),
+    ('terraform_provider_version', 'terraform/examples/complete/versions.tf',
+     r'version = "~> 6\.0"', 'version = "~> 6.30"',
+     'version "~> 6.30" excludes 6.'),
 ]
 
 
@@ -191,6 +228,54 @@ def test_fmt_check_rejects_misformatted_copy(tmp_path):
     f.write_text(f.read_text().replace('  name                 = var.name', '  name = var.name', 1))
     rc, checks = run_checks(['terraform_fmt'], root=str(root))
     assert rc == 1 and any('ecr.tf' in e for e in checks['terraform_fmt']['errors'])
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason='no terraform binary installed')
+def test_console_patterns_reject_what_only_terraform_evaluates(tmp_path):
+    """upper("aws.acm") is an expression hcl2json leaves alone; Terraform
+    renders it as "AWS.ACM", which no ACM event matches."""
+    root = make_copy(tmp_path)
+    f = root / 'terraform' / 'events.tf'
+    text = f.read_text()
+    assert text.count('source = ["aws.acm"]') == 1
+    f.write_text(text.replace('source = ["aws.acm"]', 'source = [upper("aws.acm")]'))
+    rc, checks = run_checks(['terraform_console_renders_event_patterns'], root=str(root))
+    errors = checks['terraform_console_renders_event_patterns']['errors']
+    assert rc == 1
+    assert 'rule cert: terraform renders {"detail-type":' in errors[0] and '"source":["AWS.ACM"]' in errors[0]
+    assert ('acm-certificate-expired.json: as Terraform renders the patterns, should start cert, '
+            'starts nothing') in errors
+
+
+def test_schema_errors_name_file_line_and_resource(tmp_path):
+    """A misspelt argument, a missing required one and a block written as an
+    argument, each reported as `file:line: address: what is wrong` and
+    nothing else."""
+    root = make_copy(tmp_path)
+    # (file, old, new, line of, message)
+    cases = [
+        ('terraform/dynamodb.tf', '  hash_key     = "pk"', '  hash_kye     = "pk"', 'hash_kye',
+         'aws_dynamodb_table.breaker: unknown argument hash_kye (did you mean "hash_key"?)'),
+        ('terraform/ecs.tf', '  family                   = "${var.name}-worker"\n', '',
+         'resource "aws_ecs_task_definition" "worker"',
+         'aws_ecs_task_definition.worker: missing required argument family'),
+        ('terraform/stepfunctions.tf', '  logging_configuration {', '  logging_configuration = {',
+         'logging_configuration =',
+         'aws_sfn_state_machine.engine: logging_configuration is a block, not an argument: '
+         'write `logging_configuration { ... }` (or dynamic "logging_configuration")'),
+    ]
+    want = []
+    for path, old, new, anchor, msg in cases:
+        f = root / path
+        text = f.read_text()
+        assert text.count(old) == 1, f'{old!r} not (once) in {path}'
+        text = text.replace(old, new)
+        f.write_text(text)
+        line = text[:text.index(anchor)].count('\n') + 1
+        want.append(f'{path}:{line}: {msg}')
+    rc, checks = run_checks(['terraform_schema_arguments'], root=str(root))
+    assert rc == 1
+    assert sorted(checks['terraform_schema_arguments']['errors']) == sorted(want)
 
 
 def test_unmodified_copy_passes(tmp_path):

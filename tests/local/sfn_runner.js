@@ -30,6 +30,25 @@
  * "result", "error"}]}. Exit 0 when the run finished (whatever its status),
  * 2 on bad usage or an endpoint failure.
  *
+ * Batch mode, for soaks (tests/soak/): many executions of one definition
+ * in this one process, at most --concurrency N in flight at a time:
+ *
+ *   node tests/local/sfn_runner.js --endpoint URL (--definition F | --template F ...)
+ *        --batch FILE [--concurrency N] [--settle-ms N] [--poll-ms N]
+ *        [--timeout-s N] [--retry-interval-ms N]
+ *
+ * FILE holds one JSON object per line, {"name": NAME, "input": {...}}
+ * (names unique; NAME becomes the execution ARN's last part). One JSON line
+ * is printed per execution as it ends: the single-run object plus "name",
+ * "startedAt" and "endedAt" (epoch ms); then a last line {"batch": {
+ * "executions", "byStatus"}}. --timeout-s applies to each execution.
+ * Instead of each task polling the endpoint, one tracker follows every open
+ * task: each --poll-ms (default 200 here) it lists the queued and assigned
+ * tasks of the activities being waited on (small lists); a task no longer in
+ * them has settled, and its record is fetched from the settled lists, at
+ * most every --settle-ms (default 500), stretched to ten times the last fetch
+ * so that fetch stays a small share of the endpoint's time as tasks pile up.
+ *
  * Node 20: aws-local-stepfunctions needs Promise.withResolvers (Node 22);
  * the polyfill below provides it.
  */
@@ -82,8 +101,11 @@ function parseArgs(argv) {
       case '--input-json': o.input = JSON.parse(need(++i)); break;
       case '--name': o.name = need(++i); break;
       case '--retry-interval-ms': o.retryIntervalMs = Number(need(++i)); break;
-      case '--poll-ms': o.pollMs = Number(need(++i)); break;
+      case '--poll-ms': o.pollMs = Number(need(++i)); o.pollMsGiven = true; break;
       case '--timeout-s': o.timeoutS = Number(need(++i)); break;
+      case '--batch': o.batch = need(++i); break;
+      case '--concurrency': o.concurrency = Number(need(++i)); break;
+      case '--settle-ms': o.settleMs = Number(need(++i)); break;
       default: throw new UsageError(`unknown argument ${a}`);
     }
   }
@@ -91,7 +113,19 @@ function parseArgs(argv) {
     throw new UsageError('--endpoint must be the local endpoint, http://127.0.0.1:PORT');
   }
   if (!!o.definition === !!o.template) throw new UsageError('give one of --definition or --template');
-  if (o.input === undefined) throw new UsageError('give --input or --input-json');
+  if (o.batch !== undefined) {
+    if (o.input !== undefined || o.name !== undefined) throw new UsageError('--batch takes its inputs and names from FILE');
+    if (o.concurrency === undefined) o.concurrency = 50;
+    if (!(Number.isInteger(o.concurrency) && o.concurrency >= 1)) throw new UsageError('--concurrency must be an integer >= 1');
+    if (o.settleMs === undefined) o.settleMs = 500;
+    if (!o.pollMsGiven) o.pollMs = 200;
+    for (const [k, v] of [['--settle-ms', o.settleMs]]) {
+      if (!(Number.isFinite(v) && v >= 0)) throw new UsageError(`${k} must be a number >= 0`);
+    }
+  } else if (o.concurrency !== undefined || o.settleMs !== undefined) {
+    throw new UsageError('--concurrency and --settle-ms need --batch');
+  }
+  if (o.input === undefined && o.batch === undefined) throw new UsageError('give --input or --input-json');
   for (const [k, v] of [['--retry-interval-ms', o.retryIntervalMs], ['--poll-ms', o.pollMs], ['--timeout-s', o.timeoutS]]) {
     if (v !== null && !(Number.isFinite(v) && v >= 0)) throw new UsageError(`${k} must be a number >= 0`);
   }
@@ -183,8 +217,241 @@ function compactEvent(ev) {
   return out;
 }
 
+/* Batch mode: one tracker follows every open task of every execution. */
+class Tracker {
+  constructor(o) {
+    this.o = o;
+    this.waiting = new Map();   // token -> {arn, seq, resolve}
+    this.seq = 0;
+    this.lastFetch = 0;
+    this.fetchEveryMs = o.settleMs;
+    this.stopped = false;
+  }
+
+  /* Resolves with the task's record once it has settled, or with null if
+   * forget() was called first (the execution ended). */
+  wait(token, arn) {
+    return new Promise((resolve) => { this.waiting.set(token, { arn, seq: ++this.seq, resolve }); });
+  }
+
+  forget(token) {
+    const w = this.waiting.get(token);
+    if (w) {
+      this.waiting.delete(token);
+      w.resolve(null);
+    }
+  }
+
+  settle(task) {
+    const w = this.waiting.get(task.token);
+    if (w) {
+      this.waiting.delete(task.token);
+      w.resolve(task);
+    }
+  }
+
+  async list(arn, state) {
+    const q = `/_admin/tasks?state=${state}&activityArn=${encodeURIComponent(arn)}`;
+    return (await admin(this.o.endpoint, 'GET', q)).tasks;
+  }
+
+  /* States only move queued -> assigned -> settled, so a token registered
+   * before the queued list was taken and found in neither list has settled. */
+  async turn() {
+    const seqBefore = this.seq;
+    const arns = new Set([...this.waiting.values()].map((w) => w.arn));
+    const open = new Set();
+    for (const arn of arns) {
+      for (const state of ['queued', 'assigned']) for (const t of await this.list(arn, state)) open.add(t.token);
+    }
+    const settled = new Map();
+    for (const [token, w] of this.waiting) {
+      if (w.seq > seqBefore || open.has(token)) continue;
+      if (!settled.has(w.arn)) settled.set(w.arn, new Set());
+      settled.get(w.arn).add(token);
+    }
+    if (settled.size === 0 || Date.now() - this.lastFetch < this.fetchEveryMs) return;
+    const t0 = Date.now();
+    for (const [arn, need] of settled) {
+      for (const state of ['failed', 'timed_out', 'succeeded']) {
+        if (need.size === 0) break;
+        for (const t of await this.list(arn, state)) {
+          if (need.delete(t.token)) this.settle(t);
+        }
+      }
+      for (const token of need) this.settle({ token, vanished: true });
+    }
+    this.lastFetch = Date.now();
+    this.fetchEveryMs = Math.max(this.o.settleMs, 10 * (this.lastFetch - t0));
+  }
+
+  /* An admin call failing 20 times in a row (the endpoint is gone) ends it. */
+  async loop() {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (this.waiting.size > 0) await this.turn();
+        failures = 0;
+      } catch (e) {
+        if (++failures >= 20) throw e;
+      }
+      await sleep(this.o.pollMs);
+    }
+  }
+}
+
+function batchActivityHandler(o, stateName, st, run, tracker) {
+  return async (input) => {
+    if (run.done) throw stateError('Runner.ExecutionEnded', 'the execution ended before this task started');
+    const body = { activityArn: st.Resource, inputs: [input] };
+    if (st.HeartbeatSeconds) body.heartbeatSeconds = st.HeartbeatSeconds;
+    if (st.TimeoutSeconds) body.timeoutSeconds = st.TimeoutSeconds;
+    const { tokens } = await admin(o.endpoint, 'POST', '/_admin/tasks', body);
+    const token = tokens[0];
+    const rec = { state: stateName, activityArn: st.Resource, token: crypto.createHash('sha256').update(token).digest('hex').slice(0, 12) };
+    run.tasks.push(rec);
+    run.open.add(token);
+    const task = await tracker.wait(token, st.Resource);
+    run.open.delete(token);
+    if (task === null) throw stateError('Runner.ExecutionEnded', 'the execution ended while this task was open');
+    if (task.vanished) throw new Error(`task of ${stateName} vanished from the endpoint (reset?)`);
+    const send = (task.sends || []).find((s) => s.accepted);
+    if (task.state === 'succeeded') {
+      rec.result = 'succeeded';
+      return JSON.parse(send.output);
+    }
+    if (task.state === 'failed') {
+      rec.result = 'failed';
+      rec.error = send.error || 'States.TaskFailed';
+      throw stateError(rec.error, send.cause || '');
+    }
+    rec.result = 'timed_out';
+    rec.error = task.timeoutReason || 'States.Timeout';
+    throw stateError(rec.error, `${stateName}: ${rec.error}`);
+  };
+}
+
+function readBatch(file) {
+  const items = [];
+  const names = new Set();
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let item;
+    try {
+      item = JSON.parse(line);
+    } catch (e) {
+      throw new UsageError(`${file}:${i + 1}: not JSON: ${e.message}`);
+    }
+    if (!item || typeof item.name !== 'string' || !/^[A-Za-z0-9_-]{1,80}$/.test(item.name)) {
+      throw new UsageError(`${file}:${i + 1}: "name" must be 1..80 of [A-Za-z0-9_-]`);
+    }
+    if (names.has(item.name)) throw new UsageError(`${file}:${i + 1}: name ${item.name} repeated`);
+    if (!('input' in item)) throw new UsageError(`${file}:${i + 1}: no "input"`);
+    names.add(item.name);
+    items.push(item);
+  });
+  return items;
+}
+
+async function runOne(o, sm, def, tasks, tracker, item, where) {
+  const run = { tasks: [], done: false, open: new Set() };
+  const handlers = {};
+  const retryOverrides = {};
+  for (const [name, st] of Object.entries(tasks)) {
+    handlers[name] = batchActivityHandler(o, name, st, run, tracker);
+    if (o.retryIntervalMs !== null && st.Retry) retryOverrides[name] = o.retryIntervalMs;
+  }
+  for (const [name, st] of Object.entries(def.States)) {
+    if (o.retryIntervalMs !== null && st.Retry && !retryOverrides[name]) retryOverrides[name] = o.retryIntervalMs;
+  }
+  const machine = 'healer-engine';
+  const executionArn = `arn:aws:states:${where.region}:${where.account}:execution:${machine}:${item.name}`;
+  const startedAt = Date.now();
+  const exec = sm.run(item.input, {
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
+    context: {
+      Execution: { Id: executionArn, Name: item.name, Input: item.input, StartTime: new Date(startedAt).toISOString(), RoleArn: `arn:aws:iam::${where.account}:role/${machine}` },
+      StateMachine: { Id: `arn:aws:states:${where.region}:${where.account}:stateMachine:${machine}`, Name: machine },
+    },
+  });
+  const history = [];
+  const collect = (async () => { for await (const ev of exec.eventLogs) history.push(compactEvent(ev)); })();
+  let timer;
+  const wall = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), o.timeoutS * 1000); });
+  const result = { name: item.name, status: null, executionArn, output: null, error: null, cause: null };
+  try {
+    const r = await Promise.race([exec.result.then((out) => ({ out })), wall]);
+    if (r === 'timeout') {
+      exec.abort();
+      result.status = 'TIMED_OUT';
+    } else {
+      result.status = 'SUCCEEDED';
+      result.output = r.out;
+    }
+  } catch (e) {
+    result.status = 'FAILED';
+  } finally {
+    clearTimeout(timer);
+    run.done = true;
+    for (const token of run.open) tracker.forget(token);
+  }
+  await Promise.race([collect, sleep(2000)]);
+  const failed = history.find((h) => h.type === 'ExecutionFailed');
+  if (failed) {
+    result.error = failed.error;
+    result.cause = failed.cause;
+  }
+  result.history = history;
+  result.tasks = run.tasks;
+  result.startedAt = startedAt;
+  result.endedAt = Date.now();
+  return result;
+}
+
+async function mainBatch(o) {
+  const items = readBatch(o.batch);
+  const def = await loadDefinition(o);
+  const tasks = taskStates(def);
+  const where = { region: 'us-east-1', account: '123456789012' };
+  for (const [name, st] of Object.entries(tasks)) {
+    const m = ACTIVITY_ARN.exec(st.Resource || '');
+    if (!m) throw new UsageError(`Task ${name}: Resource ${st.Resource} is not an activity ARN`);
+    [, where.region, where.account] = m;
+  }
+  const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
+  const tracker = new Tracker(o);
+  let trackerError = null;
+  const trackerDone = tracker.loop().catch((e) => { trackerError = e; });
+  const byStatus = {};
+  let next = 0;
+  const slot = async () => {
+    while (next < items.length && trackerError === null) {
+      const item = items[next++];
+      const result = await runOne(o, sm, def, tasks, tracker, item, where);
+      byStatus[result.status] = (byStatus[result.status] || 0) + 1;
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    }
+  };
+  const watchdog = setInterval(() => {
+    /* A failing tracker (endpoint gone) would leave every task waiting. */
+    if (trackerError !== null) for (const token of [...tracker.waiting.keys()]) tracker.forget(token);
+  }, 200);
+  try {
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, items.length) }, slot));
+  } finally {
+    clearInterval(watchdog);
+    tracker.stopped = true;
+    await trackerDone;
+  }
+  if (trackerError !== null) throw trackerError;
+  process.stdout.write(`${JSON.stringify({ batch: { executions: items.length, byStatus } })}\n`);
+  return 0;
+}
+
 async function main(argv) {
   const o = parseArgs(argv);
+  if (o.batch !== undefined) return mainBatch(o);
   const def = await loadDefinition(o);
   const tasks = taskStates(def);
   const handlers = {};
@@ -234,7 +501,11 @@ async function main(argv) {
     clearTimeout(timer);
     run.done = true;
   }
-  await Promise.race([collect, sleep(2000)]);
+  // The event log normally ends with the execution; the 2 s bound is for a
+  // log that does not, and its timer must not keep the process alive.
+  let logTimer;
+  await Promise.race([collect, new Promise((r) => { logTimer = setTimeout(r, 2000); })]);
+  clearTimeout(logTimer);
   const failed = history.find((h) => h.type === 'ExecutionFailed');
   if (failed) {
     result.error = failed.error;

@@ -38,6 +38,7 @@ const TASKS = {
   RemediateDisk: { activity: 'remediate_disk', params: ['execution', 'dryRun', 'diagnosis'], resultPath: '$.remediation' },
   RemediateSg: { activity: 'remediate_sg', params: ['execution', 'dryRun', 'diagnosis'], resultPath: '$.remediation' },
   RenewCert: { activity: 'renew_cert', params: ['execution', 'dryRun', 'diagnosis'], resultPath: '$.remediation' },
+  Recover: { activity: 'recover', params: ['execution', 'dryRun', 'event'], resultPath: '$.recovery' },
   Ticket: { activity: 'ticket', record: 'Record' },
   Notify: { activity: 'notify', record: 'Record' },
   Audit: { activity: 'audit', record: 'Record' },

@@ -110,7 +110,7 @@ const TEST_REGION = 'us-east-1';
 function engineTestVars(defaults, overrides) {
   const name = defaults.name || 'healer';
   const vars = {};
-  for (const act of ['guard', 'diagnose', 'remediate-disk', 'remediate-sg', 'renew-cert', 'ticket', 'notify', 'audit']) {
+  for (const act of ['guard', 'diagnose', 'remediate-disk', 'remediate-sg', 'renew-cert', 'ticket', 'notify', 'audit', 'recover']) {
     vars[`${act.replace(/-/g, '_')}_activity_arn`] =
       `arn:aws:states:${TEST_REGION}:${TEST_ACCOUNT}:activity:${name}-${act}`;
   }
