@@ -18,7 +18,8 @@
  * -> HL_ERR_NOT_FOUND (end of the chain); AWS_PROFILE naming a profile found
  * in neither file -> HL_ERR_CONFIG naming it; half a key pair ->
  * HL_ERR_CREDENTIALS naming the missing key; a profile that relies on a
- * feature not implemented here (role_arn, SSO, web identity) -> HL_ERR_CONFIG.
+ * feature this chain does not support (role_arn, SSO, web identity) ->
+ * HL_ERR_CONFIG naming the feature.
  *
  * The INI reader follows Python's configparser as botocore uses it; see
  * hl_creds_ini_parse in creds_internal.h for the exact rules.

@@ -115,7 +115,7 @@ static int get_n(hl_creds_provider *p)
 
 	cr_assert_eq(rc, 0, "get failed: %d %s", rc, err.message);
 	cr_assert_not_null(c);
-	n = atoi(c->access_key_id + 4);
+	n = (int)strtol(c->access_key_id + 4, NULL, 10);
 	hl_creds_unref(c);
 	return n;
 }
@@ -553,7 +553,7 @@ static void *worker(void *argp)
 
 	a->rc = hl_creds_provider_get(a->p, &c, &err);
 	if (a->rc == 0) {
-		a->n = atoi(c->access_key_id + 4);
+		a->n = (int)strtol(c->access_key_id + 4, NULL, 10);
 		a->valid = c->expiration_ms == 0 ||
 			   hl_wall_ms(&test_clock) < c->expiration_ms;
 		hl_creds_unref(c);
