@@ -21,7 +21,7 @@ data "aws_subnet" "first" {
 
 locals {
   account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.name
+  region    = data.aws_region.current.region
   partition = data.aws_partition.current.partition
 
   # Every activity the engine state machine uses (docs/ACTIVITIES.md). The

@@ -70,3 +70,8 @@ output "operator_policy_json" {
   description = "IAM policy (JSON) for the people or automation running `healer status|audit|replay|disable|enable`; attach it to their role."
   value       = data.aws_iam_policy_document.operator.json
 }
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard of the engine (terraform/dashboard.tf): backlog, latency, tasks, remediations, escalations, breaker trips, workers."
+  value       = local.dashboard_url
+}

@@ -377,6 +377,15 @@ static void write_all(int fd, const char *p, size_t n)
 	pthread_mutex_unlock(&g_write_lock);
 }
 
+void hl_log_write_line(const char *line, size_t n)
+{
+	if (!line || n == 0)
+		return;
+	int saved_errno = errno;
+	write_all(atomic_load_explicit(&g_fd, memory_order_relaxed), line, n);
+	errno = saved_errno;
+}
+
 void hl_log(hl_log_level level, const char *msg, const hl_log_field *fields, size_t n)
 {
 	if ((unsigned)level >= HL_LOG_OFF || !hl_log_enabled(level))

@@ -28,6 +28,7 @@
 #include "healer/http.h"
 #include "healer/log.h"
 #include "healer/metrics.h"
+#include "healer/outcome_metrics.h"
 #include "healer/pool.h"
 
 #define EXIT_USAGE 2
@@ -249,6 +250,7 @@ static int cmd_serve(int argc, char **argv, sigset_t *signals)
 	}
 	hl_log_set_level(cfg.log_level);
 	hl_log_set_worker(cfg.worker_name);
+	hl_outcome_metrics_enable(cfg.metrics_interval_s > 0);   /* before any thread */
 	for (size_t i = 0; i < cfg.n_activities; i++) {
 		const hl_activity *act = cfg.activities[i].activity;
 		if (act->init && act->init(&err) < 0) {

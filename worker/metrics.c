@@ -3,13 +3,13 @@
  * Once per interval the main thread prints, per activity, one EMF JSON line
  * with the deltas since the last flush (tasks started / succeeded / failed /
  * cancelled / shut down, poll errors), average and maximum task duration
- * and average poll wait, plus a pool-wide line with busy slots and open
- * polls. CloudWatch Logs turns these into metrics in namespace "Healer"
+ * and average poll wait, plus a pool-wide line with busy slots, open
+ * polls, slots and Workers = 1 (its SUM over one interval counts the live
+ * workers). CloudWatch Logs turns these into metrics in namespace "Healer"
  * without any PutMetricData call. Main thread only.
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "healer/log.h"
 #include "healer/metrics.h"
@@ -22,15 +22,11 @@ typedef struct act_snapshot {
 
 static act_snapshot last[HL_MAX_ACTIVITIES];
 
+/* Through the log's lock: executors write log and outcome-metric lines
+ * (outcome_metrics.h) to the same fd at the same time. */
 static void write_line(const hl_buf *b)
 {
-	size_t off = 0;
-	while (off < b->len) {
-		ssize_t n = write(STDOUT_FILENO, b->data + off, b->len - off);
-		if (n <= 0)
-			return;
-		off += (size_t)n;
-	}
+	hl_log_write_line(b->data, b->len);
 }
 
 static int emit_activity(hl_buf *b, int64_t ts, const char *worker, act_state *a, act_snapshot *prev)
@@ -91,8 +87,9 @@ void hl_metrics_flush(hl_pool *pool)
 	if (hl_buf_appendf(&b,
 		"{\"_aws\":{\"Timestamp\":%lld,\"CloudWatchMetrics\":[{\"Namespace\":\"Healer\","
 		"\"Dimensions\":[[]],\"Metrics\":[{\"Name\":\"BusySlots\",\"Unit\":\"Count\"},"
-		"{\"Name\":\"OpenPolls\",\"Unit\":\"Count\"},{\"Name\":\"Slots\",\"Unit\":\"Count\"}]}]},"
-		"\"BusySlots\":%ld,\"OpenPolls\":%ld,\"Slots\":%d}\n",
+		"{\"Name\":\"OpenPolls\",\"Unit\":\"Count\"},{\"Name\":\"Slots\",\"Unit\":\"Count\"},"
+		"{\"Name\":\"Workers\",\"Unit\":\"Count\"}]}]},"
+		"\"BusySlots\":%ld,\"OpenPolls\":%ld,\"Slots\":%d,\"Workers\":1}\n",
 		(long long)ts, st.busy_slots, st.open_polls, hl_config_total_slots(&pool->cfg)) == 0)
 		write_line(&b);
 	hl_buf_free(&b);

@@ -8,6 +8,7 @@
 #ifndef HEALER_LOG_H
 #define HEALER_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum hl_log_level {
@@ -51,6 +52,13 @@ static inline int hl_log_enabled(hl_log_level level) { return level >= hl_log_ge
  * that would take the line past 64 KiB are dropped and
  * "log_truncated":true is added. Thread-safe; errno is preserved. */
 void hl_log(hl_log_level level, const char *msg, const hl_log_field *fields, size_t n);
+
+/* Writes one complete, already formatted line (ending in '\n') to the log
+ * fd under the same lock as hl_log's lines, so it never interleaves with
+ * them: for the EMF metric lines (metrics.h, outcome_metrics.h). The
+ * caller builds the line outside the lock. Thread-safe; errno is
+ * preserved. */
+void hl_log_write_line(const char *line, size_t n);
 
 /* A line with one or more fields: HL_LOG(HL_LOG_INFO, "msg", HL_LS("k", v)). */
 #define HL_LOG(level, msg, ...)                                                   \

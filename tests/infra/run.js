@@ -24,6 +24,7 @@ const ALL = [
   ...require('./check_events').checks,
   ...require('./check_terraform').checks,
   ...require('./check_tf_schema').checks,
+  ...require('./check_dashboard').checks,
   ...require('./check_scanner').checks,
 ];
 

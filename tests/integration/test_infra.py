@@ -54,6 +54,7 @@ CHECKS = [
     'terraform_schema_references',
     'terraform_provider_version',
     'terraform_console_renders_event_patterns',
+    'terraform_dashboard_metrics',
     'c_action_scanner_rules',
 ]
 
@@ -158,10 +159,10 @@ MUTATIONS = [
      r'attribute_name = "expires_at"', 'attribute_name = "ttl"',
      'breaker: TTL on expires_at must be enabled'),
     ('event_rules_match_fixtures', 'terraform/events.tf',
-     r'state = \{ value = \["ALARM"\] \}', 'state = { value = ["ALARM", "OK"] }',
+     r'state\s+= \{ value = \["ALARM"\] \}', 'state = { value = ["ALARM", "OK"] }',
      'cloudwatch-alarm-disk-used-percent-ok.json: should start disk_ok, starts disk, disk_ok'),
     ('event_rules_match_fixtures', 'terraform/events.tf',
-     r'\n\s*muteDetail = .*', '',
+     r'\n\s*muteDetail\s+= .*', '',
      'cloudwatch-alarm-disk-used-percent-muted.json: should start nothing, starts disk'),
     ('asl_engine_semantics', 'statemachines/engine.asl.json',
      r'"HeartbeatSeconds": \$\{heartbeat_seconds\}', '"HeartbeatSeconds": ${task_timeout_seconds}',
@@ -203,6 +204,26 @@ MUTATIONS = [
     ('terraform_provider_version', 'terraform/examples/complete/versions.tf',
      r'version = "~> 6\.0"', 'version = "~> 6.30"',
      'version "~> 6.30" excludes 6.'),
+    # The dashboard (tests/infra/check_dashboard.js).
+    ('terraform_dashboard_metrics', 'terraform/dashboard.tf',
+     r'"Healer", "TasksFailed"', '"Healer", "TaskFailed"',
+     'Healer metric "TaskFailed" is not emitted by the worker'),
+    ('terraform_dashboard_metrics', 'activities/outcome_metrics.c',
+     r'hl_outcome_metric\("BreakerTrips"', 'hl_outcome_metric("BreakerTripped"',
+     'Healer metric "BreakerTrips" is not emitted by the worker'),
+    ('terraform_dashboard_metrics', 'terraform/dashboard.tf',
+     r'"AWS/States", "ActivityScheduleTime"', '"AWS/States", "ActivityScheduledTime"',
+     'AWS/States has no metric "ActivityScheduledTime"'),
+    ('terraform_dashboard_metrics', 'terraform/dashboard.tf',
+     r'\n\s*\["Healer", "BlastRadiusStopped".*', '',
+     'no widget shows Healer BlastRadiusStopped'),
+    ('terraform_dashboard_metrics', 'terraform/dashboard.tf',
+     r'"StateMachineArn", aws_sfn_state_machine\.engine\.arn\]',
+     '"StateMachineArn", "arn:aws:states:us-east-1:123456789012:stateMachine:healer-engine"]',
+     'StateMachineArn is a literal; take it from the resource'),
+    ('terraform_dashboard_metrics', 'terraform/ecs.tf',
+     r'value = "enabled"', 'value = "disabled"',
+     'but terraform/ecs.tf does not enable Container Insights on the cluster'),
 ]
 
 

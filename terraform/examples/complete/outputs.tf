@@ -14,3 +14,8 @@ output "kill_switch_parameter_name" {
   description = "Set to \"false\" to stop all remediation."
   value       = module.healer.kill_switch_parameter_name
 }
+
+output "dashboard_url" {
+  description = "The engine's CloudWatch dashboard."
+  value       = module.healer.dashboard_url
+}
