@@ -39,6 +39,7 @@
 
 #include "healer/activity.h"
 #include "healer/log.h"
+#include "healer/outcome_metrics.h"
 #include "healer/record.h"
 #include "healer/settings.h"
 
@@ -254,6 +255,15 @@ static int audit_run(hl_activity_ctx *ctx, json_object *input, json_object **out
 			goto out;
 		}
 	}
+	/* Remediations and Escalations are counted here, and only when this
+	 * call wrote the record, because audit is the one step that sees every
+	 * outcome and knows whether it already saw this one: its conditional
+	 * put is keyed per execution and mode, so a Step Functions retry of
+	 * audit (or of anything before it) counts nothing twice. The remediate
+	 * activities could not tell a retried attempt from the final one.
+	 * hl_outcome_record() says which path counts what. */
+	if (!duplicate)
+		hl_outcome_record(&rec);
 	HL_LOG(HL_LOG_INFO, "audit record", HL_LS("execution", rec.execution), HL_LS("at", at),
 	       HL_LS("mode", rec.mode), HL_LS("result", hl_record_result(&rec)),
 	       HL_LB("dryRun", rec.dry_run), HL_LS("resource", rec.resource_id),

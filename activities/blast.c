@@ -173,7 +173,7 @@ static int count_window(hl_aws_conn *c, const char *table, const window_spec *ws
 			const char *execution, bool dry_run, int64_t now_ms, hl_blast_window *w,
 			const char **op, hl_err *err)
 {
-	json_object *prev = NULL, *cur = NULL, *in = NULL, *out = NULL;
+	json_object *prev = NULL, *cur = NULL, *out = NULL;
 	int rc = HL_OK;
 	int64_t start = hl_blast_bucket_start(now_ms / 1000, ws->window_s);
 	char prev_key[128];
@@ -194,35 +194,14 @@ static int count_window(hl_aws_conn *c, const char *table, const window_spec *ws
 		w->full = !w->counted && w->count >= w->limit;
 		goto out;
 	}
-	in = json_object_new_object();
-	json_object_object_add(in, "TableName", json_object_new_string(table));
-	json_object_object_add(in, "Key", key_of(w->key));
-	json_object_object_add(in, "UpdateExpression",
-			       json_object_new_string("ADD #c :one, #ex :execs SET #ttl = if_not_exists(#ttl, :exp)"));
-	json_object_object_add(in, "ConditionExpression",
-			       json_object_new_string("(attribute_not_exists(#c) OR #c < :max) AND "
-						      "NOT contains(#ex, :exec)"));
-	json_object *names = json_object_new_object();
-	json_object_object_add(names, "#c", json_object_new_string("count"));
-	json_object_object_add(names, "#ex", json_object_new_string("executions"));
-	json_object_object_add(names, "#ttl", json_object_new_string("expires_at"));
-	json_object_object_add(in, "ExpressionAttributeNames", names);
-	json_object *values = json_object_new_object();
-	json_object_object_add(values, ":one", hl_ddb_n(1));
-	json_object_object_add(values, ":max", hl_ddb_n(w->limit));
-	json_object_object_add(values, ":exp", hl_ddb_n(start + ws->window_s + HOUR_S));
-	json_object_object_add(values, ":exec", hl_ddb_s(execution));
-	json_object_object_add(values, ":execs", hl_ddb_ss1(execution));
-	json_object_object_add(in, "ExpressionAttributeValues", values);
-	json_object_object_add(in, "ReturnValues", json_object_new_string("ALL_NEW"));
+	bool updated = false;
 	*op = "UpdateItem";
-	rc = hl_aws_call(c, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, err);
-	if (rc == HL_OK) {
-		json_object *attrs = NULL;
-		json_object_object_get_ex(out, "Attributes", &attrs);
-		w->count = bucket_count(attrs);
+	HL_GUARD_GOTO(rc, hl_ddb_count_execution(c, table, key_of(w->key), execution, w->limit,
+						 start + ws->window_s + HOUR_S, &updated, &out, err), out);
+	if (updated) {
+		w->count = bucket_count(out);
 		w->counted = true;
-	} else if (hl_ddb_condition_failed(rc, err)) {
+	} else {
 		/* Full, or this execution was counted by an earlier attempt:
 		 * both only grow within the bucket, so the read is decisive. */
 		*op = "GetItem";
@@ -234,7 +213,6 @@ static int count_window(hl_aws_conn *c, const char *table, const window_spec *ws
 out:
 	json_object_put(prev);
 	json_object_put(cur);
-	json_object_put(in);
 	json_object_put(out);
 	return rc;
 }
@@ -260,17 +238,8 @@ static int trip(hl_aws_conn *c, const char *table, const char *execution, long l
 		const char *reason, const char *now_iso, bool *won, hl_blast_state *st,
 		const char **op, hl_err *err)
 {
-	json_object *in = json_object_new_object(), *out = NULL;
-	int rc = HL_OK;
+	bool updated = false;
 	*won = false;
-	json_object_object_add(in, "TableName", json_object_new_string(table));
-	json_object_object_add(in, "Key", key_of(HL_BLAST_STATE_KEY));
-	json_object_object_add(in, "UpdateExpression",
-			       json_object_new_string("SET #st = :t, #r = :reason, #sa = :now, #sb = :exec, "
-						      "#as = :f, #ep = if_not_exists(#ep, :zero)"));
-	json_object_object_add(in, "ConditionExpression",
-			       json_object_new_string("(attribute_not_exists(#st) OR #st = :f) AND "
-						      "(attribute_not_exists(#ep) OR #ep = :epoch)"));
 	json_object *names = json_object_new_object();
 	json_object_object_add(names, "#st", json_object_new_string("stopped"));
 	json_object_object_add(names, "#r", json_object_new_string("reason"));
@@ -278,7 +247,6 @@ static int trip(hl_aws_conn *c, const char *table, const char *execution, long l
 	json_object_object_add(names, "#sb", json_object_new_string("stoppedBy"));
 	json_object_object_add(names, "#as", json_object_new_string("alertSent"));
 	json_object_object_add(names, "#ep", json_object_new_string("epoch"));
-	json_object_object_add(in, "ExpressionAttributeNames", names);
 	json_object *values = json_object_new_object();
 	json_object_object_add(values, ":t", hl_ddb_bool(true));
 	json_object_object_add(values, ":f", hl_ddb_bool(false));
@@ -287,18 +255,23 @@ static int trip(hl_aws_conn *c, const char *table, const char *execution, long l
 	json_object_object_add(values, ":exec", hl_ddb_s(execution));
 	json_object_object_add(values, ":zero", hl_ddb_n(0));
 	json_object_object_add(values, ":epoch", hl_ddb_n(epoch));
-	json_object_object_add(in, "ExpressionAttributeValues", values);
+	hl_ddb_update u = {
+		.table = table,
+		.key = key_of(HL_BLAST_STATE_KEY),
+		.update = "SET #st = :t, #r = :reason, #sa = :now, #sb = :exec, #as = :f, "
+			  "#ep = if_not_exists(#ep, :zero)",
+		.condition = "(attribute_not_exists(#st) OR #st = :f) AND (attribute_not_exists(#ep) OR #ep = :epoch)",
+		.names = names,
+		.values = values,
+	};
 	*op = "UpdateItem";
-	rc = hl_aws_call(c, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, err);
-	if (rc == HL_OK || hl_ddb_condition_failed(rc, err)) {
-		*op = "GetItem";
-		HL_GUARD_GOTO(rc, hl_blast_state_read(c, table, st, err), done);
-		*won = st->stopped && strcmp(st->stopped_by, execution) == 0;
-	}
-done:
-	json_object_put(in);
-	json_object_put(out);
-	return rc;
+	/* Whether this update or an earlier one (of this execution or another)
+	 * set the stop, the read says who holds it. */
+	HL_GUARD(hl_ddb_update_if(c, &u, &updated, NULL, err));
+	*op = "GetItem";
+	HL_GUARD(hl_blast_state_read(c, table, st, err));
+	*won = st->stopped && strcmp(st->stopped_by, execution) == 0;
+	return HL_OK;
 }
 
 static bool valid_token_setting(const char *s)
@@ -395,29 +368,31 @@ out:
 /* Marks the alert as sent (only the winner's item; failures are logged). */
 static void mark_alert_sent(hl_aws_conn *c, const char *table, const char *execution, json_object *alert)
 {
-	json_object *in = json_object_new_object(), *out = NULL, *ts = NULL;
+	json_object *ts = NULL;
 	hl_err err;
+	bool updated = false;
 	hl_err_clear(&err);
 	json_object_object_get_ex(alert, "ts", &ts);
-	json_object_object_add(in, "TableName", json_object_new_string(table));
-	json_object_object_add(in, "Key", key_of(HL_BLAST_STATE_KEY));
-	json_object_object_add(in, "UpdateExpression", json_object_new_string("SET #as = :t, #ts = :ts"));
-	json_object_object_add(in, "ConditionExpression", json_object_new_string("#sb = :exec"));
 	json_object *names = json_object_new_object();
 	json_object_object_add(names, "#as", json_object_new_string("alertSent"));
 	json_object_object_add(names, "#ts", json_object_new_string("alertTs"));
 	json_object_object_add(names, "#sb", json_object_new_string("stoppedBy"));
-	json_object_object_add(in, "ExpressionAttributeNames", names);
 	json_object *values = json_object_new_object();
 	json_object_object_add(values, ":t", hl_ddb_bool(true));
 	json_object_object_add(values, ":ts", hl_ddb_s(ts ? json_object_get_string(ts) : ""));
 	json_object_object_add(values, ":exec", hl_ddb_s(execution));
-	json_object_object_add(in, "ExpressionAttributeValues", values);
-	if (hl_aws_call(c, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, &err) < 0)
+	hl_ddb_update u = {
+		.table = table,
+		.key = key_of(HL_BLAST_STATE_KEY),
+		.update = "SET #as = :t, #ts = :ts",
+		.condition = "#sb = :exec",
+		.names = names,
+		.values = values,
+	};
+	/* A failed condition too: the stop is no longer this execution's. */
+	if (hl_ddb_update_if(c, &u, &updated, NULL, &err) < 0 || !updated)
 		HL_LOG(HL_LOG_WARN, "blast radius: cannot mark the alert as sent (a retry may post it again)",
 		       HL_LS("execution", execution), HL_LS("error", err.aws_code), HL_LS("detail", err.message));
-	json_object_put(in);
-	json_object_put(out);
 }
 
 /* The audit item of the stop (key stable across retries: stoppedAt). */
@@ -550,25 +525,17 @@ json_object *hl_blast_result_json(hl_blast_result *r)
 int hl_blast_reset(hl_aws_conn *c, const char *table, const char *actor, const char *reason,
 		   int64_t now_ms, bool *was_stopped, hl_blast_state *after, hl_err *err)
 {
-	json_object *in = json_object_new_object(), *out = NULL, *attrs = NULL;
+	json_object *attrs = NULL;
 	char now_iso[25];
-	int rc = HL_OK;
 	*was_stopped = false;
 	memset(after, 0, sizeof(*after));
 	hl_format_iso8601_ms(now_ms, now_iso);
-	json_object_object_add(in, "TableName", json_object_new_string(table));
-	json_object_object_add(in, "Key", key_of(HL_BLAST_STATE_KEY));
-	json_object_object_add(in, "UpdateExpression",
-			       json_object_new_string("SET #st = :f, #ep = if_not_exists(#ep, :zero) + :one, "
-						      "#ea = :now, #eb = :actor, #er = :reason"));
-	json_object_object_add(in, "ConditionExpression", json_object_new_string("#st = :t"));
 	json_object *names = json_object_new_object();
 	json_object_object_add(names, "#st", json_object_new_string("stopped"));
 	json_object_object_add(names, "#ep", json_object_new_string("epoch"));
 	json_object_object_add(names, "#ea", json_object_new_string("enabledAt"));
 	json_object_object_add(names, "#eb", json_object_new_string("enabledBy"));
 	json_object_object_add(names, "#er", json_object_new_string("enableReason"));
-	json_object_object_add(in, "ExpressionAttributeNames", names);
 	json_object *values = json_object_new_object();
 	json_object_object_add(values, ":t", hl_ddb_bool(true));
 	json_object_object_add(values, ":f", hl_ddb_bool(false));
@@ -577,19 +544,22 @@ int hl_blast_reset(hl_aws_conn *c, const char *table, const char *actor, const c
 	json_object_object_add(values, ":now", hl_ddb_s(now_iso));
 	json_object_object_add(values, ":actor", hl_ddb_s(actor));
 	json_object_object_add(values, ":reason", hl_ddb_s(reason && *reason ? reason : "(none given)"));
-	json_object_object_add(in, "ExpressionAttributeValues", values);
-	json_object_object_add(in, "ReturnValues", json_object_new_string("ALL_NEW"));
-	rc = hl_aws_call(c, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, err);
-	if (rc == HL_OK) {
-		*was_stopped = true;
-		json_object_object_get_ex(out, "Attributes", &attrs);
-		state_from_item(attrs, after);
-	} else if (hl_ddb_condition_failed(rc, err)) {
-		rc = hl_blast_state_read(c, table, after, err);
-	}
-	json_object_put(in);
-	json_object_put(out);
-	return rc;
+	hl_ddb_update u = {
+		.table = table,
+		.key = key_of(HL_BLAST_STATE_KEY),
+		.update = "SET #st = :f, #ep = if_not_exists(#ep, :zero) + :one, #ea = :now, #eb = :actor, "
+			  "#er = :reason",
+		.condition = "#st = :t",
+		.names = names,
+		.values = values,
+		.return_new = true,
+	};
+	HL_GUARD(hl_ddb_update_if(c, &u, was_stopped, &attrs, err));
+	if (!*was_stopped)
+		return hl_blast_state_read(c, table, after, err);   /* not stopped: nothing to clear */
+	state_from_item(attrs, after);
+	json_object_put(attrs);
+	return HL_OK;
 }
 
 /* One window's current standing, for `healer status`. */

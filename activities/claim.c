@@ -49,8 +49,6 @@ int hl_claim_event(hl_aws_conn *conn, const char *table, const char *event_id,
 		   const char *execution, bool dry_run, int64_t now_ms, hl_claim *c,
 		   const char **op, hl_err *err)
 {
-	json_object *in = NULL, *out = NULL;
-	int rc = HL_OK;
 	memset(c, 0, sizeof(*c));
 	hl_claim_key(event_id, c->key);
 	hl_excerpt(event_id, sizeof(c->event_id) - 1, c->event_id, sizeof(c->event_id));
@@ -62,38 +60,34 @@ int hl_claim_event(hl_aws_conn *conn, const char *table, const char *event_id,
 	}
 	char now_iso[25];
 	hl_format_iso8601_ms(now_ms, now_iso);
-	in = json_object_new_object();
-	json_object_object_add(in, "TableName", json_object_new_string(table));
-	json_object_object_add(in, "Key", claim_key_json(c));
-	json_object_object_add(in, "UpdateExpression",
-			       json_object_new_string("SET #ex = if_not_exists(#ex, :exec), #id = if_not_exists(#id, :id), "
-						      "#at = if_not_exists(#at, :now), #ttl = if_not_exists(#ttl, :exp)"));
-	json_object_object_add(in, "ConditionExpression",
-			       json_object_new_string("attribute_not_exists(#ex) OR #ex = :exec"));
 	json_object *names = json_object_new_object();
 	json_object_object_add(names, "#ex", json_object_new_string("execution"));
 	json_object_object_add(names, "#id", json_object_new_string("eventId"));
 	json_object_object_add(names, "#at", json_object_new_string("claimedAt"));
 	json_object_object_add(names, "#ttl", json_object_new_string("expires_at"));
-	json_object_object_add(in, "ExpressionAttributeNames", names);
 	json_object *values = json_object_new_object();
 	json_object_object_add(values, ":exec", hl_ddb_s(execution));
 	json_object_object_add(values, ":id", hl_ddb_s(c->event_id));
 	json_object_object_add(values, ":now", hl_ddb_s(now_iso));
 	json_object_object_add(values, ":exp", hl_ddb_n(now_ms / 1000 + CLAIM_TTL_S));
-	json_object_object_add(in, "ExpressionAttributeValues", values);
+	hl_ddb_update u = {
+		.table = table,
+		.key = claim_key_json(c),
+		.update = "SET #ex = if_not_exists(#ex, :exec), #id = if_not_exists(#id, :id), "
+			  "#at = if_not_exists(#at, :now), #ttl = if_not_exists(#ttl, :exp)",
+		.condition = "attribute_not_exists(#ex) OR #ex = :exec",
+		.names = names,
+		.values = values,
+	};
 	*op = "UpdateItem";
-	rc = hl_aws_call(conn, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, err);
-	if (rc == HL_OK) {
-		c->claimed = true;
+	HL_GUARD(hl_ddb_update_if(conn, &u, &c->claimed, NULL, err));
+	if (c->claimed) {
 		hl_strlcpy(c->owner, execution, sizeof(c->owner));
-	} else if (hl_ddb_condition_failed(rc, err)) {
-		*op = "GetItem";
-		rc = read_owner(conn, table, c, err);
-		c->duplicate = rc == HL_OK;
+		return HL_OK;
 	}
-	json_object_put(in);
-	json_object_put(out);
+	*op = "GetItem";
+	int rc = read_owner(conn, table, c, err);
+	c->duplicate = rc == HL_OK;
 	return rc;
 }
 

@@ -1,5 +1,6 @@
 /* ddb.c - DynamoDB attribute values: building them and reading them back
- * with their type checked (ddb.h).
+ * with their type checked (ddb.h); the conditional UpdateItem the guard's
+ * bookkeeping makes in several places, built in one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,4 +164,55 @@ json_object *hl_ddb_plain(json_object *item)
 bool hl_ddb_condition_failed(int rc, const hl_err *err)
 {
 	return rc == HL_ERR_AWS && err && strcmp(err->aws_code, "ConditionalCheckFailedException") == 0;
+}
+
+int hl_ddb_update_if(hl_aws_conn *c, const hl_ddb_update *u, bool *updated, json_object **attrs, hl_err *err)
+{
+	json_object *in = json_object_new_object(), *out = NULL, *got = NULL;
+	*updated = false;
+	if (attrs)
+		*attrs = NULL;
+	json_object_object_add(in, "TableName", json_object_new_string(u->table));
+	json_object_object_add(in, "Key", u->key);
+	json_object_object_add(in, "UpdateExpression", json_object_new_string(u->update));
+	json_object_object_add(in, "ConditionExpression", json_object_new_string(u->condition));
+	json_object_object_add(in, "ExpressionAttributeNames", u->names);
+	json_object_object_add(in, "ExpressionAttributeValues", u->values);
+	if (u->return_new)
+		json_object_object_add(in, "ReturnValues", json_object_new_string("ALL_NEW"));
+	int rc = hl_aws_call(c, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, err);
+	if (rc == HL_OK) {
+		*updated = true;
+		if (attrs && u->return_new && json_object_object_get_ex(out, "Attributes", &got))
+			*attrs = json_object_get(got);
+	} else if (hl_ddb_condition_failed(rc, err)) {
+		rc = HL_OK;   /* the condition's answer, not a failure: err says which */
+	}
+	json_object_put(in);
+	json_object_put(out);
+	return rc;
+}
+
+int hl_ddb_count_execution(hl_aws_conn *c, const char *table, json_object *key, const char *execution,
+			   long long max, long long expires_at, bool *counted, json_object **attrs, hl_err *err)
+{
+	json_object *names = json_object_new_object(), *values = json_object_new_object();
+	json_object_object_add(names, "#c", json_object_new_string("count"));
+	json_object_object_add(names, "#ex", json_object_new_string("executions"));
+	json_object_object_add(names, "#ttl", json_object_new_string("expires_at"));
+	json_object_object_add(values, ":one", hl_ddb_n(1));
+	json_object_object_add(values, ":max", hl_ddb_n(max));
+	json_object_object_add(values, ":exp", hl_ddb_n(expires_at));
+	json_object_object_add(values, ":exec", hl_ddb_s(execution));
+	json_object_object_add(values, ":execs", hl_ddb_ss1(execution));
+	hl_ddb_update u = {
+		.table = table,
+		.key = key,
+		.update = "ADD #c :one, #ex :execs SET #ttl = if_not_exists(#ttl, :exp)",
+		.condition = "(attribute_not_exists(#c) OR #c < :max) AND NOT contains(#ex, :exec)",
+		.names = names,
+		.values = values,
+		.return_new = true,
+	};
+	return hl_ddb_update_if(c, &u, counted, attrs, err);
 }

@@ -49,11 +49,13 @@
 #include "healer/blast.h"
 #include "healer/claim.h"
 #include "healer/clock.h"
+#include "healer/ddb.h"
 #include "healer/diagnosis.h"
 #include "healer/event.h"
 #include "healer/ids.h"
 #include "healer/killswitch.h"
 #include "healer/log.h"
+#include "healer/outcome_metrics.h"
 #include "healer/recovery.h"
 #include "healer/settings.h"
 
@@ -305,26 +307,10 @@ typedef struct breaker {
 	bool counted;     /* this execution is among those counted */
 } breaker;
 
-static json_object *attr_s(const char *s)
-{
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "S", json_object_new_string(s));
-	return o;
-}
-
-static json_object *attr_n(long long n)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%lld", n);
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "N", json_object_new_string(buf));
-	return o;
-}
-
 static json_object *breaker_key_json(const breaker *b)
 {
 	json_object *k = json_object_new_object();
-	json_object_object_add(k, "pk", attr_s(b->key));
+	json_object_object_add(k, "pk", hl_ddb_s(b->key));
 	return k;
 }
 
@@ -379,50 +365,21 @@ cleanup:
 static int breaker_count(hl_aws_conn *c, const char *table, const char *execution,
 			 int64_t expires_at, breaker *b, hl_err *err)
 {
-	json_object *in = json_object_new_object(), *out = NULL;
-	int rc = HL_OK;
-	json_object_object_add(in, "TableName", json_object_new_string(table));
-	json_object_object_add(in, "Key", breaker_key_json(b));
-	json_object_object_add(in, "UpdateExpression",
-			       json_object_new_string("ADD #c :one, #ex :execs SET #ttl = "
-						      "if_not_exists(#ttl, :exp)"));
-	json_object_object_add(in, "ConditionExpression",
-			       json_object_new_string("(attribute_not_exists(#c) OR #c < :max) AND "
-						      "NOT contains(#ex, :exec)"));
-	json_object *names = json_object_new_object();
-	json_object_object_add(names, "#c", json_object_new_string("count"));
-	json_object_object_add(names, "#ex", json_object_new_string("executions"));
-	json_object_object_add(names, "#ttl", json_object_new_string("expires_at"));
-	json_object_object_add(in, "ExpressionAttributeNames", names);
-	json_object *values = json_object_new_object();
-	json_object *execs = json_object_new_object(), *list = json_object_new_array();
-	json_object_array_add(list, json_object_new_string(execution));
-	json_object_object_add(execs, "SS", list);
-	json_object_object_add(values, ":one", attr_n(1));
-	json_object_object_add(values, ":max", attr_n(b->max));
-	json_object_object_add(values, ":exp", attr_n(expires_at));
-	json_object_object_add(values, ":exec", attr_s(execution));
-	json_object_object_add(values, ":execs", execs);
-	json_object_object_add(in, "ExpressionAttributeValues", values);
-	json_object_object_add(in, "ReturnValues", json_object_new_string("ALL_NEW"));
-
-	rc = hl_aws_call(c, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, err);
-	if (rc == HL_OK) {
-		json_object *attrs = NULL;
-		json_object_object_get_ex(out, "Attributes", &attrs);
-		read_item(attrs, execution, &b->count, &b->counted);
-		b->counted = true;
-		b->open = false;
-	} else if (err && err->code == HL_ERR_AWS &&
-		   strcmp(err->aws_code, "ConditionalCheckFailedException") == 0) {
+	json_object *attrs = NULL;
+	bool updated = false;
+	HL_GUARD(hl_ddb_count_execution(c, table, breaker_key_json(b), execution, b->max, expires_at, &updated,
+					&attrs, err));
+	if (!updated) {
 		/* Full, or this execution was counted by an earlier attempt. */
-		HL_GUARD_GOTO(rc, breaker_read(c, table, execution, b, err), cleanup);
+		HL_GUARD(breaker_read(c, table, execution, b, err));
 		b->open = !b->counted;
+		return HL_OK;
 	}
-cleanup:
-	json_object_put(in);
-	json_object_put(out);
-	return rc;
+	read_item(attrs, execution, &b->count, &b->counted);
+	json_object_put(attrs);
+	b->counted = true;
+	b->open = false;
+	return HL_OK;
 }
 
 static json_object *breaker_json(const breaker *b, bool dry_run)
@@ -441,12 +398,14 @@ static json_object *breaker_json(const breaker *b, bool dry_run)
 
 typedef struct decision {
 	bool proceed;
+	const char *kind;   /* HL_METRIC_DECISIONS: the check that decided */
 	char reason[1024];
 } decision;
 
-static int refuse(decision *d, const char *reason)
+static int refuse(decision *d, const char *kind, const char *reason)
 {
 	d->proceed = false;
+	d->kind = kind;
 	hl_strlcpy(d->reason, reason, sizeof(d->reason));
 	return HL_OK;
 }
@@ -462,6 +421,7 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 	hl_err err;
 	hl_err_clear(&err);
 	d->proceed = true;
+	d->kind = "proceed";
 	hl_strlcpy(d->reason, "ok", sizeof(d->reason));
 
 	/* 1. kill switch */
@@ -472,15 +432,15 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 	json_object_object_add(out, "killSwitch",
 			       json_object_new_string(hl_killswitch_state_name(ks)));
 	if (!hl_killswitch_allows(ks))
-		return refuse(d, "engine disabled");
+		return refuse(d, "kill-switch", "engine disabled");
 	/* 2. nothing to guard */
 	if (res->type == HL_RESOURCE_NONE)
 		return HL_OK;
 	/* 3, 4. static lists */
 	if (hl_strlist_contains(&set->break_glass, res->account))
-		return refuse(d, "break-glass account");
+		return refuse(d, "break-glass", "break-glass account");
 	if (res->type == HL_RESOURCE_SECURITY_GROUP && hl_strlist_contains(&set->protected_sgs, res->id))
-		return refuse(d, "protected security group");
+		return refuse(d, "protected", "protected security group");
 	if (hl_activity_cancelled(ctx))
 		return HL_ERR_CANCELLED;
 	/* 5. opt-out tag */
@@ -493,7 +453,7 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 	json_object_put(tags);
 	if (opted_out) {
 		json_object_object_add(out, "optOut", json_object_new_boolean(1));
-		return refuse(d, "opted out: AutoRemediate=false");
+		return refuse(d, "opted-out", "opted out: AutoRemediate=false");
 	}
 	if (hl_activity_cancelled(ctx))
 		return HL_ERR_CANCELLED;
@@ -509,6 +469,7 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 		if (claim.duplicate) {
 			json_object_object_add(out, "duplicate", json_object_new_boolean(1));
 			d->proceed = false;
+			d->kind = "duplicate";
 			snprintf(d->reason, sizeof(d->reason),
 				 "duplicate event: event %s is already handled by execution %s", claim.event_id,
 				 claim.owner);
@@ -532,6 +493,7 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 										 execution, &bst));
 		json_object_object_add(out, "blast", bj);
 		d->proceed = false;
+		d->kind = "blast-stopped";
 		snprintf(d->reason, sizeof(d->reason),
 			 "Manual Intervention Required: engine stopped by the blast-radius limit (%.300s) "
 			 "at %s; run `healer enable` to resume",
@@ -562,6 +524,7 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 	json_object_object_add(out, "breaker", breaker_json(&b, dry_run));
 	if (b.open) {
 		d->proceed = false;
+		d->kind = "breaker";
 		snprintf(d->reason, sizeof(d->reason),
 			 "Manual Intervention Required: circuit breaker open (%d remediations of %s "
 			 "this hour)",
@@ -580,6 +543,7 @@ static int decide(hl_activity_ctx *ctx, hl_aws_conn *aws, const guard_settings *
 	json_object_object_add(out, "blast", bj);
 	if (br.refused) {
 		d->proceed = false;
+		d->kind = "blast";
 		hl_strlcpy(d->reason, br.reason, sizeof(d->reason));
 	}
 	return HL_OK;
@@ -652,6 +616,7 @@ static int guard_run(hl_activity_ctx *ctx, json_object *input, json_object **out
 		json_object_object_add(out, "recovery", json_object_new_boolean(1));
 		json_object_object_add(out, "killSwitch", NULL);
 		d.proceed = false;
+		d.kind = "recovery";
 		snprintf(d.reason, sizeof(d.reason), "recovery: %s", what);
 	} else {
 		json_object_object_add(out, "recovery", json_object_new_boolean(0));
@@ -666,6 +631,9 @@ static int guard_run(hl_activity_ctx *ctx, json_object *input, json_object **out
 	       HL_LB("proceed", d.proceed), HL_LS("reason", d.reason),
 	       HL_LS("resource", info->resource.type ? info->resource.id : NULL),
 	       HL_LB("dry_run", dry_run));
+	/* Counted per answered decision: a Step Functions retry of the guard
+	 * (the answer lost, a heartbeat timeout) decides and counts again. */
+	hl_outcome_guard(d.kind, hl_event_class_name(info->cls));
 	*output = out;
 	out = NULL;
 cleanup:

@@ -41,6 +41,16 @@ bool hl_valid_partition(const char *s)
 	return s && (strcmp(s, "aws") == 0 || strcmp(s, "aws-cn") == 0 || strcmp(s, "aws-us-gov") == 0);
 }
 
+bool hl_valid_ssm_id(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	for (size_t i = 0; i < 36; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || s[i] == '-'))
+			return false;
+	return true;
+}
+
 /* <area>-[<area2>-]<direction>-<digit>: lowercase words, a digit last. */
 bool hl_valid_region(const char *s)
 {

@@ -39,26 +39,11 @@ hl_jira *hl_jira_new(const hl_jira_config *cfg, hl_err *err)
 		return NULL;
 	}
 	hl_jira *j = hl_xcalloc(1, sizeof(*j));
-	if (hl_webapi_init(&j->w, cfg->ca_file, err) < 0) {
+	if (hl_webapi_init_opts(&j->w, &HL_WEBAPI_OPTS_OF(cfg), err) < 0) {
 		free(j);
 		return NULL;
 	}
-	if (cfg->timeout_ms > 0)
-		j->w.timeout_ms = cfg->timeout_ms;
-	if (cfg->max_attempts > 0)
-		j->w.max_attempts = cfg->max_attempts;
-	if (cfg->backoff_base_ms > 0)
-		j->w.backoff_base_ms = cfg->backoff_base_ms;
-	if (cfg->max_retry_after_ms > 0)
-		j->w.max_retry_after_ms = cfg->max_retry_after_ms;
-	if (cfg->sleep) {
-		j->w.sleep = cfg->sleep;
-		j->w.sleep_arg = cfg->sleep_arg;
-	}
-	size_t blen = strlen(cfg->base_url);
-	while (blen > 0 && cfg->base_url[blen - 1] == '/')
-		blen--;
-	j->base = hl_xstrndup(cfg->base_url, blen);
+	j->base = hl_webapi_base_url(cfg->base_url);
 
 	/* "email:token" -> base64; both plain forms are wiped at once. */
 	size_t elen = strlen(cfg->email), tlen = strlen(cfg->api_token);

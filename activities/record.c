@@ -604,6 +604,32 @@ int hl_webapi_init(hl_webapi *w, const char *ca_file, hl_err *err)
 	return HL_OK;
 }
 
+int hl_webapi_init_opts(hl_webapi *w, const hl_webapi_opts *opts, hl_err *err)
+{
+	HL_GUARD(hl_webapi_init(w, opts->ca_file, err));
+	if (opts->timeout_ms > 0)
+		w->timeout_ms = opts->timeout_ms;
+	if (opts->max_attempts > 0)
+		w->max_attempts = opts->max_attempts;
+	if (opts->backoff_base_ms > 0)
+		w->backoff_base_ms = opts->backoff_base_ms;
+	if (opts->max_retry_after_ms > 0)
+		w->max_retry_after_ms = opts->max_retry_after_ms;
+	if (opts->sleep) {
+		w->sleep = opts->sleep;
+		w->sleep_arg = opts->sleep_arg;
+	}
+	return HL_OK;
+}
+
+char *hl_webapi_base_url(const char *url)
+{
+	size_t n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	return hl_xstrndup(url, n);
+}
+
 void hl_webapi_free(hl_webapi *w)
 {
 	if (!w)

@@ -128,17 +128,6 @@ static int disk_init(hl_err *err)
 	return load_settings(&s, err);
 }
 
-/* An SSM command id: 36 characters of [0-9a-f-]. */
-static bool valid_command_id(const char *s)
-{
-	if (!s || strlen(s) != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* Strict decimal digits (at most 19) into *out. */
 static bool parse_u64(const char *s, uint64_t *out)
 {
@@ -323,7 +312,7 @@ static int find_command(hl_activity_ctx *ctx, hl_aws_conn *conn, const disk_sett
 			json_object *c = json_object_array_get_idx(cmds, i);
 			const char *cm = hl_json_str(c, "Comment"), *st = hl_json_str(c, "Status");
 			const char *id = hl_json_str(c, "CommandId");
-			if (!cm || strcmp(cm, comment) != 0 || !valid_command_id(id) || !st)
+			if (!cm || strcmp(cm, comment) != 0 || !hl_valid_ssm_id(id) || !st)
 				continue;
 			if (strcmp(st, "Pending") == 0 || strcmp(st, "InProgress") == 0 ||
 			    strcmp(st, "Success") == 0) {
@@ -394,7 +383,7 @@ static int send_command(hl_activity_ctx *ctx, hl_aws_conn *conn, const disk_sett
 	}
 	json_object_object_get_ex(resp, "Command", &cmd);
 	const char *id = hl_json_str(cmd, "CommandId");
-	if (!valid_command_id(id)) {
+	if (!hl_valid_ssm_id(id)) {
 		rc = hl_activity_fail(ctx, PREFIX ".AwsError", "SendCommand: the answer has no valid CommandId");
 		goto out;
 	}

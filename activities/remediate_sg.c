@@ -388,17 +388,6 @@ out:
 	return rc;
 }
 
-/* An automation execution id: 36 characters of [0-9a-f-]. */
-static bool valid_execution_id(const char *s)
-{
-	if (!s || strlen(s) != 36)
-		return false;
-	for (size_t i = 0; i < 36; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 static int start_automation(hl_activity_ctx *ctx, hl_aws_conn *conn, const sg_settings *set,
 			    const char *gid, const char *token, char id_out[37])
 {
@@ -433,7 +422,7 @@ static int start_automation(hl_activity_ctx *ctx, hl_aws_conn *conn, const sg_se
 		goto out;
 	}
 	const char *id = hl_json_str(resp, "AutomationExecutionId");
-	if (!valid_execution_id(id)) {
+	if (!hl_valid_ssm_id(id)) {
 		rc = hl_activity_fail(ctx, PREFIX ".AwsError",
 				      "StartAutomationExecution: the answer has no valid AutomationExecutionId");
 		goto out;

@@ -35,26 +35,11 @@ hl_slack *hl_slack_new(const hl_slack_config *cfg, hl_err *err)
 		return NULL;
 	}
 	hl_slack *s = hl_xcalloc(1, sizeof(*s));
-	if (hl_webapi_init(&s->w, cfg->ca_file, err) < 0) {
+	if (hl_webapi_init_opts(&s->w, &HL_WEBAPI_OPTS_OF(cfg), err) < 0) {
 		free(s);
 		return NULL;
 	}
-	if (cfg->timeout_ms > 0)
-		s->w.timeout_ms = cfg->timeout_ms;
-	if (cfg->max_attempts > 0)
-		s->w.max_attempts = cfg->max_attempts;
-	if (cfg->backoff_base_ms > 0)
-		s->w.backoff_base_ms = cfg->backoff_base_ms;
-	if (cfg->max_retry_after_ms > 0)
-		s->w.max_retry_after_ms = cfg->max_retry_after_ms;
-	if (cfg->sleep) {
-		s->w.sleep = cfg->sleep;
-		s->w.sleep_arg = cfg->sleep_arg;
-	}
-	size_t blen = strlen(cfg->base_url);
-	while (blen > 0 && cfg->base_url[blen - 1] == '/')
-		blen--;
-	s->base = hl_xstrndup(cfg->base_url, blen);
+	s->base = hl_webapi_base_url(cfg->base_url);
 	s->auth = hl_xasprintf("Bearer %s", cfg->token);
 	return s;
 }

@@ -14,6 +14,32 @@
 
 locals {
   scaling_groups = { for i, g in chunklist(local.activity_names, 5) : tostring(i) => g }
+
+  # The metric_query blocks of the alarms below, id => [metric, activity]:
+  # s<i> ActivitiesScheduled and t<i> ActivitiesStarted of each group's
+  # activities; for the idle alarm s<i> of every activity.
+  backlog_queries = { for k, g in local.scaling_groups : k => merge(
+    { for i, a in g : "s${i}" => ["ActivitiesScheduled", a] },
+    { for i, a in g : "t${i}" => ["ActivitiesStarted", a] },
+  ) }
+  idle_queries = { for i, a in local.activity_names : "s${i}" => ["ActivitiesScheduled", a] }
+
+  # The two step-scaling policies: scale out by 1 from a backlog of
+  # scale_out_backlog (the alarm's threshold), by 2 from 10 above it; scale
+  # in by 1. A null bound is open.
+  scaling_policies = {
+    "backlog-scale-out" = {
+      cooldown = 60
+      steps = [
+        { lower = 0, upper = 10, adjust = 1 },
+        { lower = 10, upper = null, adjust = 2 },
+      ]
+    }
+    "idle-scale-in" = {
+      cooldown = 300
+      steps    = [{ lower = null, upper = 0, adjust = -1 }]
+    }
+  }
 }
 
 resource "aws_appautoscaling_target" "worker" {
@@ -24,8 +50,10 @@ resource "aws_appautoscaling_target" "worker" {
   max_capacity       = var.worker_max_count
 }
 
-resource "aws_appautoscaling_policy" "scale_out" {
-  name               = "${var.name}-backlog-scale-out"
+resource "aws_appautoscaling_policy" "worker" {
+  for_each = local.scaling_policies
+
+  name               = "${var.name}-${each.key}"
   policy_type        = "StepScaling"
   service_namespace  = aws_appautoscaling_target.worker.service_namespace
   resource_id        = aws_appautoscaling_target.worker.resource_id
@@ -33,37 +61,16 @@ resource "aws_appautoscaling_policy" "scale_out" {
 
   step_scaling_policy_configuration {
     adjustment_type         = "ChangeInCapacity"
-    cooldown                = 60
+    cooldown                = each.value.cooldown
     metric_aggregation_type = "Maximum"
 
-    step_adjustment {
-      metric_interval_lower_bound = 0
-      metric_interval_upper_bound = 10
-      scaling_adjustment          = 1
-    }
-
-    step_adjustment {
-      metric_interval_lower_bound = 10
-      scaling_adjustment          = 2
-    }
-  }
-}
-
-resource "aws_appautoscaling_policy" "scale_in" {
-  name               = "${var.name}-idle-scale-in"
-  policy_type        = "StepScaling"
-  service_namespace  = aws_appautoscaling_target.worker.service_namespace
-  resource_id        = aws_appautoscaling_target.worker.resource_id
-  scalable_dimension = aws_appautoscaling_target.worker.scalable_dimension
-
-  step_scaling_policy_configuration {
-    adjustment_type         = "ChangeInCapacity"
-    cooldown                = 300
-    metric_aggregation_type = "Maximum"
-
-    step_adjustment {
-      metric_interval_upper_bound = 0
-      scaling_adjustment          = -1
+    dynamic "step_adjustment" {
+      for_each = each.value.steps
+      content {
+        metric_interval_lower_bound = step_adjustment.value.lower
+        metric_interval_upper_bound = step_adjustment.value.upper
+        scaling_adjustment          = step_adjustment.value.adjust
+      }
     }
   }
 }
@@ -78,7 +85,7 @@ resource "aws_cloudwatch_metric_alarm" "backlog" {
   evaluation_periods  = 2
   datapoints_to_alarm = 2
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_appautoscaling_policy.scale_out.arn]
+  alarm_actions       = [aws_appautoscaling_policy.worker["backlog-scale-out"].arn]
 
   metric_query {
     id          = "backlog"
@@ -90,27 +97,13 @@ resource "aws_cloudwatch_metric_alarm" "backlog" {
   }
 
   dynamic "metric_query" {
-    for_each = { for i, a in each.value : "s${i}" => a }
+    for_each = local.backlog_queries[each.key]
     content {
       id = metric_query.key
       metric {
         namespace   = "AWS/States"
-        metric_name = "ActivitiesScheduled"
-        dimensions  = { ActivityArn = aws_sfn_activity.this[metric_query.value].id }
-        period      = 60
-        stat        = "Sum"
-      }
-    }
-  }
-
-  dynamic "metric_query" {
-    for_each = { for i, a in each.value : "t${i}" => a }
-    content {
-      id = metric_query.key
-      metric {
-        namespace   = "AWS/States"
-        metric_name = "ActivitiesStarted"
-        dimensions  = { ActivityArn = aws_sfn_activity.this[metric_query.value].id }
+        metric_name = metric_query.value[0]
+        dimensions  = { ActivityArn = aws_sfn_activity.this[metric_query.value[1]].id }
         period      = 60
         stat        = "Sum"
       }
@@ -128,7 +121,7 @@ resource "aws_cloudwatch_metric_alarm" "idle" {
   evaluation_periods  = var.scale_in_idle_minutes
   datapoints_to_alarm = var.scale_in_idle_minutes
   treat_missing_data  = "breaching"
-  alarm_actions       = [aws_appautoscaling_policy.scale_in.arn]
+  alarm_actions       = [aws_appautoscaling_policy.worker["idle-scale-in"].arn]
 
   metric_query {
     id          = "scheduled"
@@ -138,13 +131,13 @@ resource "aws_cloudwatch_metric_alarm" "idle" {
   }
 
   dynamic "metric_query" {
-    for_each = { for i, a in local.activity_names : "s${i}" => a }
+    for_each = local.idle_queries
     content {
       id = metric_query.key
       metric {
         namespace   = "AWS/States"
-        metric_name = "ActivitiesScheduled"
-        dimensions  = { ActivityArn = aws_sfn_activity.this[metric_query.value].id }
+        metric_name = metric_query.value[0]
+        dimensions  = { ActivityArn = aws_sfn_activity.this[metric_query.value[1]].id }
         period      = 60
         stat        = "Sum"
       }

@@ -27,24 +27,28 @@
 # Duplicate without acting or recording anything twice.
 
 locals {
+  # A single-metric alarm on CWAgent disk_used_percent (disk and disk_ok).
+  # A whole-value reference, so tests/infra can still evaluate the patterns.
+  disk_alarm_configuration = {
+    metrics = {
+      expression = [{ exists = false }]
+      metricStat = {
+        metric = {
+          namespace = ["CWAgent"]
+          name      = ["disk_used_percent"]
+        }
+      }
+    }
+  }
+
   event_patterns = {
     disk = {
       source        = ["aws.cloudwatch"]
       "detail-type" = ["CloudWatch Alarm State Change"]
       detail = {
-        state = { value = ["ALARM"] }
-        configuration = {
-          metrics = {
-            expression = [{ exists = false }]
-            metricStat = {
-              metric = {
-                namespace = ["CWAgent"]
-                name      = ["disk_used_percent"]
-              }
-            }
-          }
-        }
-        muteDetail = { mutedByArn = [{ exists = false }] }
+        state         = { value = ["ALARM"] }
+        configuration = local.disk_alarm_configuration
+        muteDetail    = { mutedByArn = [{ exists = false }] }
       }
     }
     ssh = {
@@ -61,18 +65,8 @@ locals {
       source        = ["aws.cloudwatch"]
       "detail-type" = ["CloudWatch Alarm State Change"]
       detail = {
-        state = { value = ["OK"] }
-        configuration = {
-          metrics = {
-            expression = [{ exists = false }]
-            metricStat = {
-              metric = {
-                namespace = ["CWAgent"]
-                name      = ["disk_used_percent"]
-              }
-            }
-          }
-        }
+        state         = { value = ["OK"] }
+        configuration = local.disk_alarm_configuration
       }
     }
     ssh_ok = {

@@ -14,7 +14,7 @@
 #   - ssm:PutParameter is in the code for `healer` operator commands that
 #     flip the kill switch with the operator's own credentials: the workers
 #     are not allowed to re-enable themselves. Likewise the other calls only
-#     the operator commands make (worker/cli_ops.c): states:StartExecution
+#     the operator commands make (worker/cli_*.c): states:StartExecution
 #     and states:DescribeExecution (`healer replay`), dynamodb:Scan
 #     (`healer status`). data.aws_iam_policy_document.operator (output
 #     operator_policy_json) grants what those commands need.

@@ -6,7 +6,9 @@
  * read them back from an item (a JSON object of attribute name -> value),
  * accepting only the expected type: a value of another type reads as
  * absent. Shared by the guard's bookkeeping (blast.c, claim.c), the
- * recover activity and the operator commands. No I/O, no shared state.
+ * recover activity and the operator commands. No shared state; the
+ * conditional updates at the end (hl_ddb_update_if, hl_ddb_count_execution)
+ * make one UpdateItem on the caller's connection, nothing else does I/O.
  */
 #ifndef HEALER_DDB_H
 #define HEALER_DDB_H
@@ -14,6 +16,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "healer/aws.h"
 #include "healer/common.h"
 
 json_object *hl_ddb_s(const char *s);
@@ -41,5 +44,38 @@ json_object *hl_ddb_plain(json_object *item);
 
 /* True for a failed condition (ConditionalCheckFailedException). */
 bool hl_ddb_condition_failed(int rc, const hl_err *err);
+
+/* A conditional UpdateItem: `update` (UpdateExpression) applied to the item
+ * `key` of `table` only when `condition` (ConditionExpression) holds; names
+ * and values are the expression attribute maps. The conditional counters
+ * and markers of the guard's bookkeeping (breaker, blast radius, claim). */
+typedef struct hl_ddb_update {
+	const char *table;
+	json_object *key;        /* taken: freed by hl_ddb_update_if */
+	const char *update;
+	const char *condition;
+	json_object *names;      /* taken */
+	json_object *values;     /* taken */
+	bool return_new;         /* ReturnValues ALL_NEW: *attrs gets the item */
+} hl_ddb_update;
+
+/* Sends the update. HL_OK with *updated true when the condition held (with
+ * return_new, *attrs is the updated item's attributes, caller puts it; else
+ * NULL); HL_OK with *updated false when it did not hold (err keeps the
+ * ConditionalCheckFailedException detail); else the negative AWS failure.
+ * attrs may be NULL. Thread-safe with one conn per thread. */
+int hl_ddb_update_if(hl_aws_conn *c, const hl_ddb_update *u, bool *updated, json_object **attrs,
+		     hl_err *err) HL_MUST_CHECK;
+
+/* The bounded count of executions the circuit breaker and the blast-radius
+ * windows keep: item `key` (taken) of `table` gets count + 1, `execution`
+ * in its executions set and expires_at (epoch s) if it has none, only while
+ * count < max and the execution is not counted yet. hl_ddb_update_if's
+ * answer; *attrs (non-NULL) is the item after the update. Not counted
+ * means full, or counted by an earlier attempt: the caller reads the item
+ * to tell which. */
+int hl_ddb_count_execution(hl_aws_conn *c, const char *table, json_object *key, const char *execution,
+			   long long max, long long expires_at, bool *counted, json_object **attrs,
+			   hl_err *err) HL_MUST_CHECK;
 
 #endif

@@ -22,6 +22,9 @@ bool hl_valid_account_id(const char *s);
 bool hl_valid_region(const char *s);
 /* aws | aws-cn | aws-us-gov */
 bool hl_valid_partition(const char *s);
+/* An SSM command id or Automation execution id: a UUID's 36 characters of
+ * [0-9a-f-] (shape only; what AWS answers, checked before it is used). */
+bool hl_valid_ssm_id(const char *s);
 
 /* A parsed ARN: arn:partition:service:region:account:resource. Fields point
  * into `buf` (a private copy). */

@@ -146,6 +146,31 @@ typedef struct hl_webapi {
 int hl_webapi_init(hl_webapi *w, const char *ca_file, hl_err *err) HL_MUST_CHECK;
 void hl_webapi_free(hl_webapi *w);
 
+/* What a web API client's config (hl_jira_config, hl_slack_config) sets of
+ * its hl_webapi; a 0 / NULL member keeps hl_webapi_init's default. */
+typedef struct hl_webapi_opts {
+	const char *ca_file;        /* NULL = system store */
+	long timeout_ms;
+	int max_attempts;
+	long backoff_base_ms;
+	long max_retry_after_ms;
+	bool (*sleep)(void *arg, long ms);
+	void *sleep_arg;            /* with sleep */
+} hl_webapi_opts;
+
+/* The hl_webapi_opts of a config that has those members by those names. */
+#define HL_WEBAPI_OPTS_OF(cfg)                                                                    \
+	((hl_webapi_opts){ .ca_file = (cfg)->ca_file, .timeout_ms = (cfg)->timeout_ms,                 \
+			   .max_attempts = (cfg)->max_attempts, .backoff_base_ms = (cfg)->backoff_base_ms, \
+			   .max_retry_after_ms = (cfg)->max_retry_after_ms, .sleep = (cfg)->sleep,       \
+			   .sleep_arg = (cfg)->sleep_arg })
+
+/* hl_webapi_init with opts->ca_file, then the other members that are set. */
+int hl_webapi_init_opts(hl_webapi *w, const hl_webapi_opts *opts, hl_err *err) HL_MUST_CHECK;
+
+/* A copy of a base URL without its trailing '/'s (the caller frees it). */
+char *hl_webapi_base_url(const char *url);
+
 /* Performs req. A 429 is retried after its Retry-After (1 s when absent)
  * up to max_throttle_waits times while Retry-After <= max_retry_after_ms;
  * when `idempotent`, 5xx and transport failures are retried up to

@@ -58,9 +58,9 @@ const STAR_OK = {
 /* In the C code but deliberately not granted to the workers. */
 const OPERATOR_ONLY = {
   'ssm:PutParameter': 'hl_killswitch_set: operators flip the kill switch with their own credentials; a worker must not re-enable itself',
-  'states:StartExecution': '`healer replay` (worker/cli_ops.c) starts executions with the operator\'s credentials',
-  'states:DescribeExecution': '`healer replay --wait` (worker/cli_ops.c) follows the execution it started',
-  'dynamodb:Scan': '`healer status` (worker/cli_ops.c) lists breakers and recent records',
+  'states:StartExecution': '`healer replay` (worker/cli_replay.c) starts executions with the operator\'s credentials',
+  'states:DescribeExecution': '`healer replay --wait` (worker/cli_replay.c) follows the execution it started',
+  'dynamodb:Scan': '`healer status` (worker/cli_status.c) lists breakers and recent records',
 };
 
 /* Not API calls, but needed by one: granted when the call is. */

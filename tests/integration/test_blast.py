@@ -22,16 +22,10 @@ sys.path.insert(0, os.path.join(HERE, '..', 'local'))
 from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 
-from workers import HEALER_BIN  # noqa: E402
+from workers import HEALER_BIN, create_engine_tables, fixture  # noqa: E402
 
-FIXTURES = os.path.join(HERE, '..', '..', '..', 'shared', 'fixtures', 'events')
 ACCOUNT = '123456789012'
 _tables = itertools.count(1)
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return json.load(f)
 
 
 def execution(n):
@@ -68,9 +62,7 @@ class G:
         ep.reset()
         n = next(_tables)
         self.breaker, self.audit = f'blast-b-{os.getpid()}-{n}', f'blast-a-{os.getpid()}-{n}'
-        ddb.create_table(self.breaker, 'pk')
-        ddb.create_table(self.audit, 'execution', 'at', gsis=[
-            {'name': 'resource-index', 'hash_key': 'resource', 'range_key': 'at'}])
+        create_engine_tables(ddb, self.breaker, self.audit)
         ep.admin('POST', '/_admin/ssm/parameters', {'name': '/healer/enabled', 'value': 'true'})
         self._n = itertools.count(1)
 

@@ -18,10 +18,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'local'))
 from harness import LocalAWS  # noqa: E402
 
-HEALER_BIN = os.environ.get('HEALER_BIN', os.path.join(
-    HERE, '..', '..', 'build', 'healer'))
-FIXTURES = os.path.join(HERE, '..', '..', '..', 'shared', 'fixtures', 'events')
-ACCOUNT = '123456789012'
+from workers import ACCOUNT, FIXTURES, HEALER_BIN, fixture  # noqa: E402
+
 INSTANCE = 'i-0abcd1234ef567890'
 GROUP = 'sg-0abcd1234ef567890'
 CERT = ('arn:aws:acm:us-east-1:123456789012:certificate/'
@@ -57,11 +55,6 @@ EXPECTED = {
     'ec2-instance-state-change-unclassifiable.json':
         ('unknown', None, None, 'is not an event the engine handles'),
 }
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return json.load(f)
 
 
 def test_every_fixture_is_listed():

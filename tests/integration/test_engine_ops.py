@@ -38,9 +38,9 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'local'))
 from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 
-from workers import HEALER_BIN, Worker, wait_until  # noqa: E402
+from workers import (HEALER_BIN, Worker, create_engine_tables,  # noqa: E402
+                     fixture, wait_until)
 
-FIXTURES = os.path.normpath(os.path.join(REPO, '..', 'shared', 'fixtures', 'events'))
 ACCOUNT, REGION = '123456789012', 'us-east-1'
 PREFIX = f'arn:aws:states:{REGION}:{ACCOUNT}:activity:healer-'
 MACHINE = f'arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:healer-engine'
@@ -53,11 +53,6 @@ SLACK_TOKEN = 'xoxb-test-0000-healer-token'
 INSTANCE = 'i-0abcd1234ef567890'
 GROUP = 'sg-0abcd1234ef567890'
 ENDS = ('Remediated', 'Escalated', 'Duplicate', 'Recovered', 'EscalationFailed')
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return json.load(f)
 
 
 def instance(n):
@@ -95,9 +90,7 @@ class World:
                 ddb.delete_table(t)
             except Exception:  # noqa: BLE001 - absent on the first test
                 pass
-        ddb.create_table(BREAKER, 'pk')
-        ddb.create_table(AUDIT, 'execution', 'at', gsis=[
-            {'name': 'resource-index', 'hash_key': 'resource', 'range_key': 'at'}])
+        create_engine_tables(ddb, BREAKER, AUDIT)
         self.set_switch('true')
         self._n = 0
 

@@ -23,11 +23,8 @@ sys.path.insert(0, os.path.join(HERE, '..', 'local'))
 from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 
-from workers import Worker, activity_arn  # noqa: E402
+from workers import HEALER_BIN, Worker, activity_arn, fixture  # noqa: E402
 
-HEALER_BIN = os.environ.get('HEALER_BIN', os.path.join(
-    HERE, '..', '..', 'build', 'healer'))
-FIXTURES = os.path.join(HERE, '..', '..', '..', 'shared', 'fixtures', 'events')
 ACCOUNT = '123456789012'
 INSTANCE = 'i-0abcd1234ef567890'
 GROUP = 'sg-0abcd1234ef567890'
@@ -38,11 +35,6 @@ MUTATING = {'PutParameter', 'SendCommand', 'StartAutomationExecution',
             'RenewCertificate', 'TagResources', 'UntagResources'}
 
 _tables = itertools.count(1)
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return json.load(f)
 
 
 def execution(n):

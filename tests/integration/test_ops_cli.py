@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.join(HERE, '..', 'local'))
 from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 
-from workers import TEST_AKID, TEST_SECRET, run_cli  # noqa: E402
+from workers import (TEST_AKID, TEST_SECRET, create_engine_tables,  # noqa: E402
+                     run_cli)
 
 EXEC = 'arn:aws:states:us-east-1:123456789012:execution:healer-engine:evt-1'
 MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:healer-engine'
@@ -25,9 +26,7 @@ MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:healer-engine'
 @pytest.fixture(scope='module')
 def stands():
     with LocalAWS() as ep, Dynalite() as ddb:
-        ddb.create_table('healer-breaker', 'pk')
-        ddb.create_table('healer-audit', 'execution', 'at', gsis=[
-            {'name': 'resource-index', 'hash_key': 'resource', 'range_key': 'at'}])
+        create_engine_tables(ddb)
         yield ep, ddb
 
 

@@ -18,18 +18,12 @@ sys.path.insert(0, os.path.join(HERE, '..', 'local'))
 from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 
-from workers import HEALER_BIN  # noqa: E402
+from workers import HEALER_BIN, create_audit_table, fixture  # noqa: E402
 
-FIXTURES = os.path.join(HERE, '..', '..', '..', 'shared', 'fixtures', 'events')
 INSTANCE = 'i-0abcd1234ef567890'
 RES = {'type': 'instance', 'id': INSTANCE,
        'arn': f'arn:aws:ec2:us-east-1:123456789012:instance/{INSTANCE}',
        'account': '123456789012', 'region': 'us-east-1'}
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return json.load(f)
 
 
 def exe(n):
@@ -51,8 +45,7 @@ def w(stands, tmp_path):
     ep.reset()
     _n[0] += 1
     table = f'rec-audit-{os.getpid()}-{_n[0]}'
-    ddb.create_table(table, 'execution', 'at', gsis=[
-        {'name': 'resource-index', 'hash_key': 'resource', 'range_key': 'at'}])
+    create_audit_table(ddb, table)
     env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': str(tmp_path),
            'AWS_EC2_METADATA_DISABLED': 'true', 'HEALER_AUDIT_TABLE': table,
            'HEALER_JIRA_URL': ep.url + '/_jira', 'HEALER_JIRA_EMAIL': 'healer-bot@example.com',

@@ -27,6 +27,8 @@ REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'local'))
 from harness import LocalAWS  # noqa: E402
 
+from workers import ActivityResult as Result  # noqa: E402
+
 HEALER_BIN = os.environ.get('HEALER_BIN', os.path.join(REPO, 'build', 'healer'))
 DOCUMENT_FILE = os.path.join(REPO, 'activities', 'disk-cleanup-document.json')
 EXECUTION = ('arn:aws:states:us-east-1:123456789012:execution:'
@@ -55,36 +57,6 @@ def endpoint():
 def aws(endpoint):
     endpoint.reset()
     yield endpoint
-
-
-class Result:
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.output = _last_json(proc.stdout) if self.rc == 0 else None
-        self.error = _last_json(proc.stderr) if self.rc == 1 else None
-        self.logs = [json.loads(line) for line in proc.stdout.splitlines()
-                     if line.startswith('{"ts"')]
-
-    def __repr__(self):
-        return f'<rc={self.rc} stdout={self.stdout[-2000:]!r} ' \
-               f'stderr={self.stderr[-2000:]!r}>'
-
-
-def _last_json(text):
-    """The last JSON value in text (log lines come before the result)."""
-    dec = json.JSONDecoder()
-    i, last = 0, None
-    while True:
-        j = text.find('{', i)
-        if j < 0:
-            return last
-        try:
-            last, end = dec.raw_decode(text, j)
-            i = end
-        except ValueError:
-            i = j + 1
 
 
 def run(aws, activity, payload, dry_run=False, env=None, raw=None):

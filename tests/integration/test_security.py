@@ -53,10 +53,11 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'local'))
 sys.path.insert(0, HERE)
 from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
-from workers import Worker, run_cli, wait_until  # noqa: E402
+from workers import ActivityResult as Result  # noqa: E402
+from workers import (Worker, create_engine_tables, fixture,  # noqa: E402
+                     run_cli, wait_until)
 
 HEALER_BIN = os.environ.get('HEALER_BIN', os.path.join(REPO, 'build', 'healer'))
-FIXTURES = os.path.normpath(os.path.join(REPO, '..', 'shared', 'fixtures', 'events'))
 RUNNER = os.path.join(REPO, 'tests', 'local', 'sfn_runner.js')
 ENGINE = os.path.join(REPO, 'statemachines', 'engine.asl.json')
 
@@ -78,11 +79,6 @@ BREAKER_TABLE = 'healer-breaker'
 MIB = 1024 * 1024
 
 
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return json.load(f)
-
-
 def execution():
     return EXEC_PREFIX + 'evt-' + uuid.uuid4().hex[:24]
 
@@ -101,32 +97,6 @@ def is_sanitized():
 
 
 # ---- running activities --------------------------------------------------------
-
-class Result:
-    def __init__(self, proc):
-        self.rc = proc.returncode
-        self.stdout = proc.stdout
-        self.stderr = proc.stderr
-        self.output = _last_json(proc.stdout) if self.rc == 0 else None
-        self.error = _last_json(proc.stderr) if self.rc == 1 else None
-
-    def __repr__(self):
-        return (f'<rc={self.rc} stdout={self.stdout[-1500:]!r} '
-                f'stderr={self.stderr[-1500:]!r}>')
-
-
-def _last_json(text):
-    dec = json.JSONDecoder()
-    i, last = 0, None
-    while True:
-        j = text.find('{', i)
-        if j < 0:
-            return last
-        try:
-            last, i = dec.raw_decode(text, j)
-        except ValueError:
-            i = j + 1
-
 
 def run_activity(env, activity, payload, dry_run=False, timeout=90):
     tmp = tempfile.mkdtemp(prefix='healer-sec-')
@@ -151,9 +121,7 @@ def run_activity(env, activity, payload, dry_run=False, timeout=90):
 @pytest.fixture(scope='module')
 def stands():
     with LocalAWS(poll_timeout=2) as ep, Dynalite() as ddb:
-        ddb.create_table(BREAKER_TABLE, 'pk')
-        ddb.create_table(AUDIT_TABLE, 'execution', 'at', gsis=[
-            {'name': 'resource-index', 'hash_key': 'resource', 'range_key': 'at'}])
+        create_engine_tables(ddb, BREAKER_TABLE, AUDIT_TABLE)
         yield ep, ddb
 
 

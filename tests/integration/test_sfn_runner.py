@@ -20,21 +20,17 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'local'))
 from harness import LocalAWS  # noqa: E402
 
+from workers import fixture  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 RUNNER = os.path.join(REPO, 'tests', 'local', 'sfn_runner.js')
 # HEALER_ENGINE_ASL: run these tests on another definition (e.g. a broken copy).
 ENGINE = os.environ.get('HEALER_ENGINE_ASL') or os.path.join(REPO, 'statemachines', 'engine.asl.json')
-FIXTURES = os.path.abspath(os.path.join(REPO, '..', 'shared', 'fixtures', 'events'))
 NODE = 'node'
 ACCOUNT, REGION = '123456789012', 'us-east-1'
 PREFIX = f'arn:aws:states:{REGION}:{ACCOUNT}:activity:healer-'
 ACTIVITIES = ['guard', 'diagnose', 'remediate-disk', 'remediate-sg', 'renew-cert',
               'ticket', 'notify', 'audit']
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as f:
-        return json.load(f)
 
 
 DISK_EVENT = fixture('cloudwatch-alarm-disk-used-percent.json')

@@ -4,6 +4,10 @@ A Worker runs the real binary with the endpoint's URL and test credentials,
 captures its JSON log lines to a file (never a pipe that could fill up), and
 offers the few things tests need: wait for a log event, send a signal,
 wait for exit with a time limit.
+
+Also what several test modules share: the event fixtures (fixture), the
+engine's DynamoDB tables as terraform/ makes them (create_engine_tables),
+and a one-shot `healer run-activity` result (ActivityResult, last_json).
 """
 
 import json
@@ -20,6 +24,65 @@ ACCOUNT = '123456789012'
 ARN_PREFIX = 'arn:aws:states:%s:%s:activity:' % (REGION, ACCOUNT)
 TEST_AKID = 'AKIDEXAMPLE'
 TEST_SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
+
+
+FIXTURES = os.path.normpath(os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'shared',
+    'fixtures', 'events'))
+
+
+def fixture(name):
+    """A shared event fixture (../shared/fixtures/events/NAME), parsed."""
+    with open(os.path.join(FIXTURES, name)) as f:
+        return json.load(f)
+
+
+def create_audit_table(ddb, name='healer-audit'):
+    """The audit table as terraform/ makes it: hash key execution, range key
+    at, and the GSI resource-index (resource, at)."""
+    ddb.create_table(name, 'execution', 'at', gsis=[
+        {'name': 'resource-index', 'hash_key': 'resource', 'range_key': 'at'}])
+
+
+def create_engine_tables(ddb, breaker='healer-breaker', audit='healer-audit'):
+    """The breaker table (hash key pk) and the audit table."""
+    ddb.create_table(breaker, 'pk')
+    create_audit_table(ddb, audit)
+
+
+def last_json(text):
+    """The last JSON object in text (log lines come before a result)."""
+    dec = json.JSONDecoder()
+    i, last = 0, None
+    while True:
+        j = text.find('{', i)
+        if j < 0:
+            return last
+        try:
+            last, i = dec.raw_decode(text, j)
+        except ValueError:
+            i = j + 1
+
+
+class ActivityResult:
+    """A finished `healer run-activity` process: rc, stdout, stderr; the
+    result (rc 0) or error (rc 1) object; the JSON log lines of stdout."""
+
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.output = last_json(proc.stdout) if self.rc == 0 else None
+        self.error = last_json(proc.stderr) if self.rc == 1 else None
+
+    @property
+    def logs(self):
+        return [json.loads(line) for line in self.stdout.splitlines()
+                if line.startswith('{"ts"')]
+
+    def __repr__(self):
+        return f'<rc={self.rc} stdout={self.stdout[-2000:]!r} ' \
+               f'stderr={self.stderr[-2000:]!r}>'
 
 
 def activity_arn(name):

@@ -31,11 +31,11 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from service_process import ServiceProcess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -75,17 +75,18 @@ def _key_schema(hash_key, range_key, attrs):
     return schema
 
 
-class Dynalite:
+class Dynalite(ServiceProcess):
     """A dynalite process as a context manager."""
 
+    name = 'dynalite'
+    dir_prefix = 'dynalite-'
+    log_name = 'dynalite.log'
+    keep_env = 'DYNALITE_KEEP'
+
     def __init__(self, start_timeout=10.0, node=None):
+        super().__init__()
         self.start_timeout = start_timeout
         self.node = node or shutil.which('node') or '/usr/bin/node'
-        self.proc = None
-        self.port = None
-        self._dir = None
-        self.log_path = None
-        self._log = None
         self._client = None
 
     # -- lifecycle -----------------------------------------------------------
@@ -93,9 +94,7 @@ class Dynalite:
     def start(self):
         if not os.path.exists(CLI):
             raise RuntimeError(f'{CLI} is missing: run `npm ci` in {REPO}')
-        self._dir = tempfile.mkdtemp(prefix='dynalite-')
-        self.log_path = os.path.join(self._dir, 'dynalite.log')
-        self._log = open(self.log_path, 'wb')
+        self._open_dir()
         last = None
         for _ in range(3):
             try:
@@ -111,15 +110,11 @@ class Dynalite:
         cmd = [self.node, CLI, '--host', '127.0.0.1', '--port', str(port),
                '--createTableMs', '0', '--deleteTableMs', '0',
                '--updateTableMs', '0']
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log,
-                                     cwd=REPO)
+        self._spawn(cmd, cwd=REPO)
         self.port = port
         deadline = time.monotonic() + self.start_timeout
         while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError('dynalite exited with '
-                                   f'{self.proc.returncode}:\n{self.log()}')
+            self._check_alive()
             try:
                 with urllib.request.urlopen(self.url + '/', timeout=1):
                     pass
@@ -133,44 +128,12 @@ class Dynalite:
             time.sleep(0.05)
 
     def _kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        self._terminate()
         self.proc = None
 
-    def stop(self):
+    def stop(self, timeout=5):
         self._kill()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._dir is not None and not os.environ.get('DYNALITE_KEEP'):
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.port}'
-
-    def log(self):
-        try:
-            with open(self.log_path, 'rb') as f:
-                return f.read().decode('utf-8', 'replace')
-        except (OSError, TypeError):
-            return ''
+        super().stop(timeout)
 
     def env(self, **extra):
         """Environment that points healer's DynamoDB calls here."""

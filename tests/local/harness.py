@@ -18,14 +18,13 @@ $HEALER_PYTHON), so ``aws.pid`` is the server's PID.  Its stderr goes to
 
 import json
 import os
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from service_process import ServiceProcess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, 'server.py')
@@ -68,8 +67,13 @@ def boto3_client(service, endpoint_url, region=DEFAULT_REGION,
                           config=Config(**cfg))
 
 
-class LocalAWS:
+class LocalAWS(ServiceProcess):
     """The local AWS endpoint as a context manager."""
+
+    name = 'local AWS endpoint'
+    dir_prefix = 'localaws-'
+    log_name = 'server.log'
+    keep_env = 'LOCALAWS_KEEP'
 
     def __init__(self, poll_timeout=None, region=DEFAULT_REGION,
                  account=DEFAULT_ACCOUNT, verbose=False, start_timeout=15,
@@ -82,18 +86,12 @@ class LocalAWS:
         self.extra_args = list(extra_args)
         self.access_key = DEFAULT_ACCESS_KEY
         self.secret_key = DEFAULT_SECRET_KEY
-        self.proc = None
-        self.port = None
-        self._dir = None
-        self.log_path = None
-        self._log = None
+        super().__init__()
 
     # -- lifecycle -----------------------------------------------------------
 
     def start(self):
-        self._dir = tempfile.mkdtemp(prefix='localaws-')
-        port_file = os.path.join(self._dir, 'port')
-        self.log_path = os.path.join(self._dir, 'server.log')
+        port_file = os.path.join(self._open_dir(), 'port')
         cmd = [PYTHON, SERVER, '--port', '0', '--port-file', port_file,
                '--region', self.region, '--account', self.account]
         if self.poll_timeout is not None:
@@ -101,11 +99,7 @@ class LocalAWS:
         if self.verbose:
             cmd.append('--verbose')
         cmd += self.extra_args
-        self._log = open(self.log_path, 'wb')
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE='1')
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log,
-                                     env=env)
+        self._spawn(cmd, env=dict(os.environ, PYTHONDONTWRITEBYTECODE='1'))
         deadline = time.monotonic() + self.start_timeout
         while True:
             if os.path.exists(port_file):
@@ -114,51 +108,13 @@ class LocalAWS:
                 if text:
                     self.port = int(text)
                     break
-            if self.proc.poll() is not None:
-                raise RuntimeError('local AWS endpoint exited with '
-                                   f'{self.proc.returncode}:\n{self.log()}')
+            self._check_alive()
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError('local AWS endpoint did not start:\n'
                                    + self.log())
             time.sleep(0.02)
         return self
-
-    def stop(self, timeout=5):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._dir is not None and not os.environ.get('LOCALAWS_KEEP'):
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.port}'
-
-    def log(self):
-        try:
-            with open(self.log_path, 'rb') as f:
-                return f.read().decode('utf-8', 'replace')
-        except (OSError, TypeError):
-            return ''
 
     # -- clients -------------------------------------------------------------
 

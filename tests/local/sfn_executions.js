@@ -35,25 +35,15 @@
  *    "heartbeatSeconds", "timeoutSeconds"}
  * The process exits when stdin closes (its parent is gone).
  *
- * Node 20: aws-local-stepfunctions needs Promise.withResolvers (Node 22).
+ * Node 20: aws-local-stepfunctions needs Promise.withResolvers (Node 22):
+ * lib/asl_local.js installs it.
  */
 
 const path = require('path');
 const readline = require('readline');
-
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve;
-    let reject;
-    const promise = new Promise((a, b) => { resolve = a; reject = b; });
-    return { promise, resolve, reject };
-  };
-}
-
-const REPO = path.resolve(__dirname, '..', '..');
-const { StateMachine } = require('aws-local-stepfunctions');
-const template = require(path.join(REPO, 'tests', 'infra', 'lib', 'template'));
-const hcl = require(path.join(REPO, 'tests', 'infra', 'lib', 'hcl'));
+const {
+  REPO, template, hcl, newStateMachine, taskStates, allStates, stateError, compactEvent, awaitExecution,
+} = require('./lib/asl_local');
 
 const ACTIVITY_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[A-Za-z0-9_.-]+$/;
 
@@ -65,33 +55,6 @@ let defaultsPromise = null;
 
 function send(obj) {
   process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-function stateError(name, cause) {
-  const e = new Error(cause || '');
-  e.name = name;
-  return e;
-}
-
-/* Every Task state (Parallel branches and Map iterators included) by name. */
-function taskStates(def, out) {
-  out = out || {};
-  for (const [name, st] of Object.entries(def.States || {})) {
-    if (st.Type === 'Task') out[name] = st;
-    for (const b of st.Branches || []) taskStates(b, out);
-    if (st.ItemProcessor || st.Iterator) taskStates(st.ItemProcessor || st.Iterator, out);
-  }
-  return out;
-}
-
-function allStates(def, out) {
-  out = out || {};
-  for (const [name, st] of Object.entries(def.States || {})) {
-    out[name] = st;
-    for (const b of st.Branches || []) allStates(b, out);
-    if (st.ItemProcessor || st.Iterator) allStates(st.ItemProcessor || st.Iterator, out);
-  }
-  return out;
 }
 
 async function terraformDefaults() {
@@ -127,7 +90,7 @@ async function define(msg) {
   if (typeof msg.retryIntervalMs === 'number') {
     for (const [name, st] of Object.entries(allStates(def))) if (st.Retry) retryOverrides[name] = msg.retryIntervalMs;
   }
-  const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
+  const sm = newStateMachine(def);
   machines.set(msg.machine, { def, sm, tasks, retryOverrides });
 }
 
@@ -172,16 +135,6 @@ function taskDone(msg) {
   }
 }
 
-function compactEvent(ev) {
-  const out = { type: ev.type };
-  if (ev.state) out.state = ev.state.name;
-  if (ev.parentState) out.parent = ev.parentState.name;
-  if (ev.Error !== undefined) out.error = ev.Error;
-  if (ev.Cause !== undefined) out.cause = typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause);
-  if (ev.retry) out.attempt = ev.retry.attempt;
-  return out;
-}
-
 async function start(msg) {
   const m = machines.get(msg.machine);
   const rec = { done: false, exec: null };
@@ -207,25 +160,11 @@ async function start(msg) {
   const collect = (async () => {
     for await (const ev of exec.eventLogs) result.history.push(compactEvent(ev));
   })().catch(() => {});
-  let timer;
-  const wall = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), (msg.timeoutS || 600) * 1000); });
   const stopped = new Promise((resolve) => { rec.stop = () => resolve('stopped'); });
-  try {
-    const r = await Promise.race([exec.result.then((out) => ({ out })), wall, stopped]);
-    if (r === 'timeout' || r === 'stopped') {
-      rec.done = true;
-      exec.abort();
-      result.status = r === 'timeout' ? 'TIMED_OUT' : 'ABORTED';
-    } else {
-      result.status = 'SUCCEEDED';
-      result.output = r.out;
-    }
-  } catch (e) {
-    result.status = 'FAILED';
-  } finally {
-    clearTimeout(timer);
-    rec.done = true;
-  }
+  const end = await awaitExecution(exec, msg.timeoutS || 600, stopped, () => { rec.done = true; });
+  result.status = end.status;
+  result.output = end.output;
+  rec.done = true;
   await Promise.race([collect, new Promise((r) => setTimeout(r, 1000))]);
   const failed = result.history.find((h) => h.type === 'ExecutionFailed');
   if (failed && result.status === 'FAILED') {

@@ -50,26 +50,15 @@
  * so that fetch stays a small share of the endpoint's time as tasks pile up.
  *
  * Node 20: aws-local-stepfunctions needs Promise.withResolvers (Node 22);
- * the polyfill below provides it.
+ * lib/asl_local.js installs the polyfill.
  */
 
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
-
-if (!Promise.withResolvers) {
-  Promise.withResolvers = function withResolvers() {
-    let resolve;
-    let reject;
-    const promise = new Promise((a, b) => { resolve = a; reject = b; });
-    return { promise, resolve, reject };
-  };
-}
-
-const REPO = path.resolve(__dirname, '..', '..');
-const { StateMachine } = require('aws-local-stepfunctions');
-const template = require(path.join(REPO, 'tests', 'infra', 'lib', 'template'));
-const hcl = require(path.join(REPO, 'tests', 'infra', 'lib', 'hcl'));
+const {
+  REPO, template, hcl, newStateMachine, taskStates, stateError, compactEvent, awaitExecution,
+} = require('./lib/asl_local');
 
 const ACTIVITY_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):activity:[A-Za-z0-9_.-]+$/;
 const ACTIVITIES = ['guard', 'diagnose', 'remediate-disk', 'remediate-sg', 'renew-cert', 'ticket', 'notify', 'audit'];
@@ -141,15 +130,43 @@ async function loadDefinition(o) {
   return JSON.parse(template.renderFile(o.template, vars));
 }
 
-/* Every Task state (Parallel branches included) by name. */
-function taskStates(def, out) {
-  out = out || {};
-  for (const [name, st] of Object.entries(def.States || {})) {
-    if (st.Type === 'Task') out[name] = st;
-    for (const b of st.Branches || []) taskStates(b, out);
-    if (st.ItemProcessor || st.Iterator) taskStates(st.ItemProcessor || st.Iterator, out);
-  }
+/* --retry-interval-ms for every Task state and top-level state with a Retry. */
+function retryOverridesOf(o, def, tasks) {
+  const out = {};
+  if (o.retryIntervalMs === null) return out;
+  for (const [name, st] of Object.entries(tasks)) if (st.Retry) out[name] = o.retryIntervalMs;
+  for (const [name, st] of Object.entries(def.States)) if (st.Retry && !out[name]) out[name] = o.retryIntervalMs;
   return out;
+}
+
+/* The answer of a settled task to the state machine, recorded in rec. */
+function settled(rec, stateName, task) {
+  const send = (task.sends || []).find((s) => s.accepted);
+  if (task.state === 'succeeded') {
+    rec.result = 'succeeded';
+    return JSON.parse(send.output);
+  }
+  if (task.state === 'failed') {
+    rec.result = 'failed';
+    rec.error = send.error || 'States.TaskFailed';
+    throw stateError(rec.error, send.cause || '');
+  }
+  rec.result = 'timed_out';
+  rec.error = task.timeoutReason || 'States.Timeout';
+  throw stateError(rec.error, `${stateName}: ${rec.error}`);
+}
+
+/* Puts a Task state's input on its activity's queue: the task's token and
+ * its record in run.tasks. */
+async function enqueue(o, stateName, st, input, run) {
+  const body = { activityArn: st.Resource, inputs: [input] };
+  if (st.HeartbeatSeconds) body.heartbeatSeconds = st.HeartbeatSeconds;
+  if (st.TimeoutSeconds) body.timeoutSeconds = st.TimeoutSeconds;
+  const { tokens } = await admin(o.endpoint, 'POST', '/_admin/tasks', body);
+  const token = tokens[0];
+  const rec = { state: stateName, activityArn: st.Resource, token: crypto.createHash('sha256').update(token).digest('hex').slice(0, 12) };
+  run.tasks.push(rec);
+  return { token, rec };
 }
 
 async function admin(endpoint, method, p, body) {
@@ -165,56 +182,54 @@ async function admin(endpoint, method, p, body) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function stateError(name, cause) {
-  const e = new Error(cause || '');
-  e.name = name;
-  return e;
-}
-
 function activityHandler(o, stateName, st, run) {
   return async (input) => {
-    const body = { activityArn: st.Resource, inputs: [input] };
-    if (st.HeartbeatSeconds) body.heartbeatSeconds = st.HeartbeatSeconds;
-    if (st.TimeoutSeconds) body.timeoutSeconds = st.TimeoutSeconds;
-    const { tokens } = await admin(o.endpoint, 'POST', '/_admin/tasks', body);
-    const token = tokens[0];
-    const rec = { state: stateName, activityArn: st.Resource, token: crypto.createHash('sha256').update(token).digest('hex').slice(0, 12) };
-    run.tasks.push(rec);
+    const { token, rec } = await enqueue(o, stateName, st, input, run);
     const q = `/_admin/tasks?activityArn=${encodeURIComponent(st.Resource)}`;
     for (;;) {
       if (run.done) throw stateError('Runner.ExecutionEnded', 'the execution ended while this task was open');
       const task = (await admin(o.endpoint, 'GET', q)).tasks.find((t) => t.token === token);
       if (!task) throw new Error(`task of ${stateName} vanished from the endpoint (reset?)`);
-      const send = (task.sends || []).find((s) => s.accepted);
-      if (task.state === 'succeeded') {
-        rec.result = 'succeeded';
-        return JSON.parse(send.output);
-      }
-      if (task.state === 'failed') {
-        rec.result = 'failed';
-        rec.error = send.error || 'States.TaskFailed';
-        throw stateError(rec.error, send.cause || '');
-      }
-      if (task.state === 'timed_out') {
-        rec.result = 'timed_out';
-        rec.error = task.timeoutReason || 'States.Timeout';
-        throw stateError(rec.error, `${stateName}: ${rec.error}`);
-      }
+      if (['succeeded', 'failed', 'timed_out'].includes(task.state)) return settled(rec, stateName, task);
       await sleep(o.pollMs);
     }
   };
 }
 
-function compactEvent(ev) {
-  const out = { type: ev.type };
-  if (ev.state) out.state = ev.state.name;
-  if (ev.parentState) out.parent = ev.parentState.name;
-  if (ev.Error !== undefined) out.error = ev.Error;
-  if (ev.Cause !== undefined) out.cause = typeof ev.Cause === 'string' ? ev.Cause : JSON.stringify(ev.Cause);
-  if (ev.retry) out.attempt = ev.retry.attempt;
-  if (ev.type === 'StateExited' && ev.state) out.output = ev.state.output;
-  if (ev.type === 'StateEntered' && ev.state) out.input = ev.state.input;
-  return out;
+/* Runs one execution to its end, or to o.timeoutS: the single-run result
+ * ({status, executionArn, output, error, cause, history, tasks}) after the
+ * members of `first`. ex: {sm, input, name, machine, region, account,
+ * startedAt, handlers, retryOverrides, onEnd}. */
+async function execute(o, ex, run, first) {
+  const executionArn = `arn:aws:states:${ex.region}:${ex.account}:execution:${ex.machine}:${ex.name}`;
+  const exec = ex.sm.run(ex.input, {
+    overrides: { taskResourceLocalHandlers: ex.handlers, retryIntervalOverrides: ex.retryOverrides },
+    context: {
+      Execution: { Id: executionArn, Name: ex.name, Input: ex.input, StartTime: new Date(ex.startedAt).toISOString(), RoleArn: `arn:aws:iam::${ex.account}:role/${ex.machine}` },
+      StateMachine: { Id: `arn:aws:states:${ex.region}:${ex.account}:stateMachine:${ex.machine}`, Name: ex.machine },
+    },
+  });
+  const history = [];
+  const collect = (async () => { for await (const ev of exec.eventLogs) history.push(compactEvent(ev, true)); })();
+  const result = Object.assign(first || {}, { status: null, executionArn, output: null, error: null, cause: null });
+  const end = await awaitExecution(exec, o.timeoutS, null);
+  result.status = end.status;
+  result.output = end.output;
+  run.done = true;
+  if (ex.onEnd) ex.onEnd();
+  // The event log normally ends with the execution; the 2 s bound is for a
+  // log that does not, and its timer must not keep the process alive.
+  let logTimer;
+  await Promise.race([collect, new Promise((r) => { logTimer = setTimeout(r, 2000); })]);
+  clearTimeout(logTimer);
+  const failed = history.find((h) => h.type === 'ExecutionFailed');
+  if (failed) {
+    result.error = failed.error;
+    result.cause = failed.cause;
+  }
+  result.history = history;
+  result.tasks = run.tasks;
+  return result;
 }
 
 /* Batch mode: one tracker follows every open task of every execution. */
@@ -303,31 +318,13 @@ class Tracker {
 function batchActivityHandler(o, stateName, st, run, tracker) {
   return async (input) => {
     if (run.done) throw stateError('Runner.ExecutionEnded', 'the execution ended before this task started');
-    const body = { activityArn: st.Resource, inputs: [input] };
-    if (st.HeartbeatSeconds) body.heartbeatSeconds = st.HeartbeatSeconds;
-    if (st.TimeoutSeconds) body.timeoutSeconds = st.TimeoutSeconds;
-    const { tokens } = await admin(o.endpoint, 'POST', '/_admin/tasks', body);
-    const token = tokens[0];
-    const rec = { state: stateName, activityArn: st.Resource, token: crypto.createHash('sha256').update(token).digest('hex').slice(0, 12) };
-    run.tasks.push(rec);
+    const { token, rec } = await enqueue(o, stateName, st, input, run);
     run.open.add(token);
     const task = await tracker.wait(token, st.Resource);
     run.open.delete(token);
     if (task === null) throw stateError('Runner.ExecutionEnded', 'the execution ended while this task was open');
     if (task.vanished) throw new Error(`task of ${stateName} vanished from the endpoint (reset?)`);
-    const send = (task.sends || []).find((s) => s.accepted);
-    if (task.state === 'succeeded') {
-      rec.result = 'succeeded';
-      return JSON.parse(send.output);
-    }
-    if (task.state === 'failed') {
-      rec.result = 'failed';
-      rec.error = send.error || 'States.TaskFailed';
-      throw stateError(rec.error, send.cause || '');
-    }
-    rec.result = 'timed_out';
-    rec.error = task.timeoutReason || 'States.Timeout';
-    throw stateError(rec.error, `${stateName}: ${rec.error}`);
+    return settled(rec, stateName, task);
   };
 }
 
@@ -357,53 +354,13 @@ function readBatch(file) {
 async function runOne(o, sm, def, tasks, tracker, item, where) {
   const run = { tasks: [], done: false, open: new Set() };
   const handlers = {};
-  const retryOverrides = {};
-  for (const [name, st] of Object.entries(tasks)) {
-    handlers[name] = batchActivityHandler(o, name, st, run, tracker);
-    if (o.retryIntervalMs !== null && st.Retry) retryOverrides[name] = o.retryIntervalMs;
-  }
-  for (const [name, st] of Object.entries(def.States)) {
-    if (o.retryIntervalMs !== null && st.Retry && !retryOverrides[name]) retryOverrides[name] = o.retryIntervalMs;
-  }
-  const machine = 'healer-engine';
-  const executionArn = `arn:aws:states:${where.region}:${where.account}:execution:${machine}:${item.name}`;
+  for (const [name, st] of Object.entries(tasks)) handlers[name] = batchActivityHandler(o, name, st, run, tracker);
   const startedAt = Date.now();
-  const exec = sm.run(item.input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
-    context: {
-      Execution: { Id: executionArn, Name: item.name, Input: item.input, StartTime: new Date(startedAt).toISOString(), RoleArn: `arn:aws:iam::${where.account}:role/${machine}` },
-      StateMachine: { Id: `arn:aws:states:${where.region}:${where.account}:stateMachine:${machine}`, Name: machine },
-    },
-  });
-  const history = [];
-  const collect = (async () => { for await (const ev of exec.eventLogs) history.push(compactEvent(ev)); })();
-  let timer;
-  const wall = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), o.timeoutS * 1000); });
-  const result = { name: item.name, status: null, executionArn, output: null, error: null, cause: null };
-  try {
-    const r = await Promise.race([exec.result.then((out) => ({ out })), wall]);
-    if (r === 'timeout') {
-      exec.abort();
-      result.status = 'TIMED_OUT';
-    } else {
-      result.status = 'SUCCEEDED';
-      result.output = r.out;
-    }
-  } catch (e) {
-    result.status = 'FAILED';
-  } finally {
-    clearTimeout(timer);
-    run.done = true;
-    for (const token of run.open) tracker.forget(token);
-  }
-  await Promise.race([collect, sleep(2000)]);
-  const failed = history.find((h) => h.type === 'ExecutionFailed');
-  if (failed) {
-    result.error = failed.error;
-    result.cause = failed.cause;
-  }
-  result.history = history;
-  result.tasks = run.tasks;
+  const result = await execute(o, {
+    sm, input: item.input, name: item.name, machine: 'healer-engine', region: where.region, account: where.account,
+    startedAt, handlers, retryOverrides: retryOverridesOf(o, def, tasks),
+    onEnd: () => { for (const token of run.open) tracker.forget(token); },
+  }, run, { name: item.name });
   result.startedAt = startedAt;
   result.endedAt = Date.now();
   return result;
@@ -419,7 +376,7 @@ async function mainBatch(o) {
     if (!m) throw new UsageError(`Task ${name}: Resource ${st.Resource} is not an activity ARN`);
     [, where.region, where.account] = m;
   }
-  const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
+  const sm = newStateMachine(def);
   const tracker = new Tracker(o);
   let trackerError = null;
   const trackerDone = tracker.loop().catch((e) => { trackerError = e; });
@@ -455,7 +412,6 @@ async function main(argv) {
   const def = await loadDefinition(o);
   const tasks = taskStates(def);
   const handlers = {};
-  const retryOverrides = {};
   const run = { tasks: [], done: false };
   let region = 'us-east-1';
   let account = '123456789012';
@@ -464,55 +420,13 @@ async function main(argv) {
     if (!m) throw new UsageError(`Task ${name}: Resource ${st.Resource} is not an activity ARN`);
     [, region, account] = m;
     handlers[name] = activityHandler(o, name, st, run);
-    if (o.retryIntervalMs !== null && st.Retry) retryOverrides[name] = o.retryIntervalMs;
-  }
-  for (const [name, st] of Object.entries(def.States)) {
-    if (o.retryIntervalMs !== null && st.Retry && !retryOverrides[name]) retryOverrides[name] = o.retryIntervalMs;
   }
   const evId = o.input && o.input.event && typeof o.input.event.id === 'string' ? o.input.event.id : null;
   const name = o.name || (evId ? `evt-${evId}` : `run-${crypto.randomUUID()}`);
-  const machine = 'healer-engine';
-  const executionArn = `arn:aws:states:${region}:${account}:execution:${machine}:${name}`;
-  const sm = new StateMachine(def, { validationOptions: { checkArn: true, checkPaths: true } });
-  const exec = sm.run(o.input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryOverrides },
-    context: {
-      Execution: { Id: executionArn, Name: name, Input: o.input, StartTime: new Date().toISOString(), RoleArn: `arn:aws:iam::${account}:role/${machine}` },
-      StateMachine: { Id: `arn:aws:states:${region}:${account}:stateMachine:${machine}`, Name: machine },
-    },
-  });
-  const history = [];
-  const collect = (async () => { for await (const ev of exec.eventLogs) history.push(compactEvent(ev)); })();
-  let timer;
-  const wall = new Promise((resolve) => { timer = setTimeout(() => resolve('timeout'), o.timeoutS * 1000); });
-  const result = { status: null, executionArn, output: null, error: null, cause: null };
-  try {
-    const r = await Promise.race([exec.result.then((out) => ({ out })), wall]);
-    if (r === 'timeout') {
-      exec.abort();
-      result.status = 'TIMED_OUT';
-    } else {
-      result.status = 'SUCCEEDED';
-      result.output = r.out;
-    }
-  } catch (e) {
-    result.status = 'FAILED';
-  } finally {
-    clearTimeout(timer);
-    run.done = true;
-  }
-  // The event log normally ends with the execution; the 2 s bound is for a
-  // log that does not, and its timer must not keep the process alive.
-  let logTimer;
-  await Promise.race([collect, new Promise((r) => { logTimer = setTimeout(r, 2000); })]);
-  clearTimeout(logTimer);
-  const failed = history.find((h) => h.type === 'ExecutionFailed');
-  if (failed) {
-    result.error = failed.error;
-    result.cause = failed.cause;
-  }
-  result.history = history;
-  result.tasks = run.tasks;
+  const result = await execute(o, {
+    sm: newStateMachine(def), input: o.input, name, machine: 'healer-engine', region, account,
+    startedAt: Date.now(), handlers, retryOverrides: retryOverridesOf(o, def, tasks),
+  }, run);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   return 0;
 }

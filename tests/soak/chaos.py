@@ -40,6 +40,36 @@ def rotate_credentials(aws, cfg):
             auth_token=ECS_TOKEN)
 
 
+# -- the end of a phase ---------------------------------------------------------
+
+def auth_problems(summary):
+    """Requests the endpoint refused for their credentials: with rotation
+    working, none."""
+    n = summary.get('auth_failures')
+    return [f'{n} requests failed authentication (credential rotation)'] \
+        if n else []
+
+
+def run_figures(summary, fleet, counts):
+    """The figures both phases report about the fleet and the endpoint."""
+    return dict(fleet=fleet.counts(), retired=fleet.retired,
+                faults_injected=summary.get('faults_injected'),
+                requests_by_op=summary.get('requests_by_op'),
+                auth_failures=summary.get('auth_failures'),
+                worker_log_warnings=counts)
+
+
+def keep_or_clean(out, keep, batch, fleet):
+    """Names the run's directories in out['kept'] (keep), else removes
+    them."""
+    if keep:
+        out['kept'] = {'batch': batch.dir,
+                       'workers': [w.dir for w in fleet.all]}
+    else:
+        fleet.cleanup()
+        batch.cleanup()
+
+
 # -- worker logs ---------------------------------------------------------------
 
 _LONG_B64 = re.compile(r'[A-Za-z0-9+/=]{200,}')

@@ -41,7 +41,8 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'local'))
 
 import analysis  # noqa: E402
 from chaos import (DRAIN_DEADLINE_S, ECS_TOKEN, LogScan,  # noqa: E402
-                   rotate_credentials, worker_env)
+                   auth_problems, keep_or_clean, rotate_credentials,
+                   run_figures, worker_env)
 from batch import Batch  # noqa: E402
 from dynalite import Dynalite  # noqa: E402
 from fleet import Fleet  # noqa: E402
@@ -252,21 +253,10 @@ def run_engine(cfg, keep, log):
         if len(disruptor.done) < len(kinds):
             problems.append(f'only {len(disruptor.done)} of {len(kinds)} '
                             'disruptions found a worker holding a remediation')
-        if summary.get('auth_failures'):
-            problems.append(f'{summary["auth_failures"]} requests failed '
-                            'authentication (credential rotation)')
-        out.update(f, disruptions=disruptor.done, fleet=fleet.counts(),
-                   retired=fleet.retired,
-                   faults_injected=summary.get('faults_injected'),
-                   requests_by_op=summary.get('requests_by_op'),
-                   auth_failures=summary.get('auth_failures'),
-                   worker_log_warnings=counts)
-        if keep:
-            out['kept'] = {'batch': batch.dir,
-                           'workers': [w.dir for w in fleet.all]}
-        else:
-            fleet.cleanup()
-            batch.cleanup()
+        problems += auth_problems(summary)
+        out.update(f, disruptions=disruptor.done,
+                   **run_figures(summary, fleet, counts))
+        keep_or_clean(out, keep, batch, fleet)
     out['problems'] = problems
     return out
 

@@ -45,7 +45,8 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'local'))
 
 import analysis  # noqa: E402
 from chaos import (DRAIN_DEADLINE_S, ECS_TOKEN, FAULTS,  # noqa: E402
-                   LogScan, rotate_credentials, worker_env)
+                   LogScan, auth_problems, keep_or_clean, rotate_credentials,
+                   run_figures, worker_env)
 import engine  # noqa: E402
 from batch import Batch  # noqa: E402
 from fleet import Fleet  # noqa: E402
@@ -210,27 +211,16 @@ def run_echo(cfg, keep):
                                              expected_count=len(items))
         counts = scan.counts
         problems += ep + tp + scan.problems + fleet.exit_problems()
-        if summary.get('auth_failures'):
-            problems.append(f'{summary["auth_failures"]} requests failed '
-                            'authentication (credential rotation)')
+        problems += auth_problems(summary)
         if summary.get('validation_failures'):
             problems.append(f'{summary["validation_failures"]} requests '
                             'failed validation')
-        out.update(executions=ef, tasks=tf, fleet=fleet.counts(),
-                   retired=fleet.retired,
-                   faults_injected=summary.get('faults_injected'),
-                   requests_by_op=summary.get('requests_by_op'),
+        out.update(executions=ef, tasks=tf,
+                   **run_figures(summary, fleet, counts),
                    errors_by_code=summary.get('errors_by_code'),
-                   auth_failures=summary.get('auth_failures'),
                    credential_sets=ecs.get('rotations'),
-                   ecs_fetches=ecs.get('fetches'),
-                   worker_log_warnings=counts)
-        if keep:
-            out['kept'] = {'batch': batch.dir,
-                           'workers': [w.dir for w in fleet.all]}
-        else:
-            fleet.cleanup()
-            batch.cleanup()
+                   ecs_fetches=ecs.get('fetches'))
+        keep_or_clean(out, keep, batch, fleet)
     out['problems'] = problems
     return out
 

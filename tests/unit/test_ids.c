@@ -253,3 +253,20 @@ Test(ids, execution_arns)
 	};
 	run_cases(hl_valid_execution_arn, c, N(c), "hl_valid_execution_arn");
 }
+
+Test(ids, ssm_ids)
+{
+	static const id_case c[] = {
+		{ "5e1f8c2a-7d3b-4c6e-9f10-2a3b4c5d6e7f", true },
+		{ "00000000-0000-0000-0000-000000000000", true },
+		{ "5E1F8C2A-7D3B-4C6E-9F10-2A3B4C5D6E7F", false },       /* upper case */
+		{ "5e1f8c2a-7d3b-4c6e-9f10-2a3b4c5d6e7", false },        /* 35 characters */
+		{ "5e1f8c2a-7d3b-4c6e-9f10-2a3b4c5d6e7f0", false },      /* 37 characters */
+		{ "5e1f8c2a-7d3b-4c6e-9f10-2a3b4c5d6e7g", false },       /* not hex */
+		{ "5e1f8c2a-7d3b-4c6e-9f10-2a3b4c5d6e;f", false },       /* metacharacter */
+		{ "5e1f8c2a 7d3b-4c6e-9f10-2a3b4c5d6e7f", false },       /* space */
+		{ "", false },
+		{ NULL, false },
+	};
+	run_cases(hl_valid_ssm_id, c, N(c), "hl_valid_ssm_id");
+}

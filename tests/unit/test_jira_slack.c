@@ -558,3 +558,63 @@ Test(webapi, slack_throttle_limit)
 	cr_expect_eq(s.n, 4);
 	hl_slack_free(sl);
 }
+
+/* ---- the clients' shared web API settings (no endpoint) ---- */
+
+static bool no_sleep(void *arg, long ms)
+{
+	(void)arg;
+	(void)ms;
+	return true;
+}
+
+Test(webapi_opts, zero_members_keep_the_defaults)
+{
+	hl_webapi w;
+	hl_err err;
+	hl_slack_config cfg = { .base_url = "https://slack.example" };
+	cr_assert_eq(hl_webapi_init_opts(&w, &HL_WEBAPI_OPTS_OF(&cfg), &err), 0);
+	cr_expect_eq(w.max_attempts, 3);
+	cr_expect_eq(w.backoff_base_ms, 250);
+	cr_expect_eq(w.max_retry_after_ms, 30000);
+	cr_expect_eq(w.timeout_ms, 10000);
+	cr_expect_eq(w.max_throttle_waits, 3);
+	cr_expect_not_null(w.sleep);
+	cr_expect_neq(w.sleep, no_sleep);
+	hl_webapi_free(&w);
+}
+
+Test(webapi_opts, set_members_override)
+{
+	hl_webapi w;
+	hl_err err;
+	int arg = 0;
+	hl_jira_config cfg = { .base_url = "https://jira.example", .timeout_ms = 1500, .max_attempts = 5,
+			       .backoff_base_ms = 10, .max_retry_after_ms = 2000, .sleep = no_sleep,
+			       .sleep_arg = &arg };
+	cr_assert_eq(hl_webapi_init_opts(&w, &HL_WEBAPI_OPTS_OF(&cfg), &err), 0);
+	cr_expect_eq(w.timeout_ms, 1500);
+	cr_expect_eq(w.max_attempts, 5);
+	cr_expect_eq(w.backoff_base_ms, 10);
+	cr_expect_eq(w.max_retry_after_ms, 2000);
+	cr_expect_eq(w.sleep, no_sleep);
+	cr_expect_eq(w.sleep_arg, &arg);
+	cr_expect_eq(w.max_throttle_waits, 3, "not a config member: the default");
+	hl_webapi_free(&w);
+}
+
+Test(webapi_opts, base_url_loses_trailing_slashes_only)
+{
+	static const char *const cases[][2] = {
+		{ "https://x.example/api", "https://x.example/api" },
+		{ "https://x.example/api/", "https://x.example/api" },
+		{ "https://x.example//", "https://x.example" },
+		{ "https://x.example/a/b", "https://x.example/a/b" },
+		{ "/", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = hl_webapi_base_url(cases[i][0]);
+		cr_expect_str_eq(got, cases[i][1], "%s", cases[i][0]);
+		free(got);
+	}
+}

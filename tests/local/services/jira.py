@@ -44,10 +44,10 @@ Reset (POST /_admin/reset) restores the defaults and forgets everything.
 import base64
 import json
 import re
-import threading
 import time
 
-from localaws.service import HttpError, Response, Service
+from localaws.service import HttpError, Response
+from localaws.webfake import WebApiFake
 
 DEFAULT_EMAIL = 'healer-bot@example.com'
 DEFAULT_TOKEN = 'jira-test-token-0000'
@@ -140,28 +140,19 @@ def _err(status, messages=(), errors=None, headers=None):
                     headers=headers or {})
 
 
-def _defaults():
-    return {'email': DEFAULT_EMAIL, 'token': DEFAULT_TOKEN,
-            'projects': ['OPS'], 'issue_types': ['Task', 'Bug'],
-            'search_lag_s': 0, 'workflow': 'default'}
-
-
-class Jira(Service):
+class Jira(WebApiFake):
     name = 'jira'
+    failure_key = 'route'
 
-    def __init__(self, endpoint):
-        super().__init__(endpoint)
-        self.lock = threading.Lock()
-        self.reset()
+    def defaults(self):
+        return {'email': DEFAULT_EMAIL, 'token': DEFAULT_TOKEN,
+                'projects': ['OPS'], 'issue_types': ['Task', 'Bug'],
+                'search_lag_s': 0, 'workflow': 'default'}
 
-    def reset(self):
-        with self.lock:
-            self.config = _defaults()
-            self.failures = []
-            self.issues = {}            # key -> issue dict
-            self.requests = []
-            self.next_id = 10000
-            self.counters = {}          # project -> last number
+    def reset_state(self):
+        self.issues = {}            # key -> issue dict
+        self.next_id = 10000
+        self.counters = {}          # project -> last number
 
     def summary(self):
         with self.lock:
@@ -193,19 +184,11 @@ class Jira(Service):
     # -- admin ---------------------------------------------------------------
 
     def _admin_config(self, req):
-        body = req.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, 'body must be a JSON object')
-        with self.lock:
-            for k, v in body.items():
-                if k not in self.config:
-                    raise HttpError(400, f'unknown key {k!r}; known: '
-                                    f'{sorted(self.config)}')
-                if k == 'workflow' and v not in WORKFLOWS:
-                    raise HttpError(400, f'workflow must be one of '
-                                    f'{sorted(WORKFLOWS)}')
-                self.config[k] = v
-        return {'ok': True}
+        def check(k, v):
+            if k == 'workflow' and v not in WORKFLOWS:
+                raise HttpError(400, f'workflow must be one of '
+                                f'{sorted(WORKFLOWS)}')
+        return self.set_config(req.json(), check)
 
     def _admin_fail(self, req):
         f = req.json()
@@ -213,16 +196,14 @@ class Jira(Service):
                 or not isinstance(f.get('status'), int):
             raise HttpError(400, 'fail: {"route", "status", "count", '
                             '"retry_after", "after_effect"}')
-        f.setdefault('count', 1)
-        with self.lock:
-            self.failures.append(dict(f))
+        self.queue_failure(f)
         return {'ok': True}
 
     def _admin_get(self, req):
         with self.lock:
-            cfg = {k: v for k, v in self.config.items() if k != 'token'}
             return {'issues': [dict(i) for i in self.issues.values()],
-                    'requests': list(self.requests), 'config': cfg,
+                    'requests': list(self.requests),
+                    'config': self.public_config(),
                     'failures': list(self.failures)}
 
     # -- plumbing ------------------------------------------------------------
@@ -234,15 +215,6 @@ class Jira(Service):
         want = base64.b64encode(f"{self.config['email']}:"
                                 f"{self.config['token']}".encode()).decode()
         return 'valid' if h == 'Basic ' + want else 'invalid'
-
-    def _take_failure(self, route):
-        for f in self.failures:
-            if f['route'] in (route, '*') and f['count'] > 0:
-                f['count'] -= 1
-                if f['count'] == 0:
-                    self.failures.remove(f)
-                return f
-        return None
 
     def _wrap(self, route, handler):
         def run(req):
@@ -265,7 +237,7 @@ class Jira(Service):
         return run
 
     def _dispatch(self, route, handler, req, auth, body):
-        f = self._take_failure(route)
+        f = self.take_failure(route)
         if f is not None and not f.get('after_effect'):
             return self._failure(f)
         if auth != 'valid':

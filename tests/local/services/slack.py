@@ -31,39 +31,30 @@ Reset (POST /_admin/reset) restores the defaults and forgets everything.
 """
 
 import json
-import threading
 import time
 import urllib.parse
 
-from localaws.service import HttpError, Response, Service
+from localaws.service import HttpError, Response
+from localaws.webfake import WebApiFake
 
 DEFAULT_TOKEN = 'xoxb-test-0000-healer-token'
 PREFIX = '/_slack/api/'
 
 
-def _defaults():
-    return {'token': DEFAULT_TOKEN,
-            'channels': {'C0HEALER01': 'healer-alerts'},
-            'not_member': [],
-            'archived': [],
-            'users': {'owner@example.com': 'U0OWNER001'}}
-
-
-class Slack(Service):
+class Slack(WebApiFake):
     name = 'slack'
+    failure_key = 'method'      # failures: [{"method", "count", ...}]
 
-    def __init__(self, endpoint):
-        super().__init__(endpoint)
-        self.lock = threading.Lock()
-        self.reset()
+    def defaults(self):
+        return {'token': DEFAULT_TOKEN,
+                'channels': {'C0HEALER01': 'healer-alerts'},
+                'not_member': [],
+                'archived': [],
+                'users': {'owner@example.com': 'U0OWNER001'}}
 
-    def reset(self):
-        with self.lock:
-            self.config = _defaults()
-            self.failures = []      # [{"method", "count", ...}]
-            self.messages = []
-            self.requests = []
-            self.last_ts = 0.0
+    def reset_state(self):
+        self.messages = []
+        self.last_ts = 0.0
 
     def summary(self):
         with self.lock:
@@ -80,16 +71,7 @@ class Slack(Service):
     # -- admin ---------------------------------------------------------------
 
     def _admin_config(self, req):
-        body = req.json()
-        if not isinstance(body, dict):
-            raise HttpError(400, 'body must be a JSON object')
-        with self.lock:
-            for k, v in body.items():
-                if k not in self.config:
-                    raise HttpError(400, f'unknown key {k!r}; known: '
-                                    f'{sorted(self.config)}')
-                self.config[k] = v
-        return {'ok': True}
+        return self.set_config(req.json())
 
     def _admin_fail(self, req):
         f = req.json()
@@ -97,28 +79,16 @@ class Slack(Service):
             raise HttpError(400, 'fail: {"method", "count", "status"|"error"}')
         if ('status' in f) == ('error' in f):
             raise HttpError(400, 'fail: exactly one of "status" and "error"')
-        f.setdefault('count', 1)
-        with self.lock:
-            self.failures.append(dict(f))
-        return {'ok': True, 'queued': len(self.failures)}
+        return {'ok': True, 'queued': self.queue_failure(f)}
 
     def _admin_get(self, req):
         with self.lock:
-            cfg = {k: v for k, v in self.config.items() if k != 'token'}
-            return {'config': cfg, 'messages': list(self.messages),
+            return {'config': self.public_config(),
+                    'messages': list(self.messages),
                     'requests': list(self.requests),
                     'failures': list(self.failures)}
 
     # -- the API -------------------------------------------------------------
-
-    def _take_failure(self, method):
-        for f in self.failures:
-            if f['method'] in (method, '*') and f['count'] > 0:
-                f['count'] -= 1
-                if f['count'] == 0:
-                    self.failures.remove(f)
-                return f
-        return None
 
     def _auth(self, req):
         h = req.headers.get('Authorization')
@@ -159,7 +129,7 @@ class Slack(Service):
         return Response(status, json.dumps(answer), headers=headers)
 
     def _answer(self, method, auth, params):
-        f = self._take_failure(method)
+        f = self.take_failure(method)
         if f is not None:
             if 'status' in f:
                 headers = {}
