@@ -1,9 +1,12 @@
 # The EventBridge rules that start the engine, their targets and the role
 # EventBridge uses (states:StartExecution on this state machine only).
 #
-# Every target sends {"event": <the whole event>, "dryRun": <var.dry_run>}
+# Every target sends {"event": <the whole event>, "dryRun": <bool>}
 # (docs/ACTIVITIES.md). <aws.events.event.json> is the full event;
-# <aws.events.event> would drop its "detail" field.
+# <aws.events.event> would drop its "detail" field. dryRun is per diagnosis
+# class: var.dry_run_by_class[<the rule's class>] when the map has the
+# class, else var.dry_run (local.event_dry_run below), so a team can let
+# the disk cleanup act while the security-group fix still only reports.
 #
 # The patterns are plain HCL objects so tests/infra can evaluate them against
 # the event fixtures with EventBridge's matching rules:
@@ -98,6 +101,27 @@ locals {
   }
 }
 
+# dryRun per rule. Each rule starts executions of one diagnosis class
+# (activities/event.c hl_event_class_name; the keys var.dry_run_by_class
+# accepts). The recoveries follow their class: a recovery never changes
+# anything in AWS, and closes the open healer tickets in dry run too
+# (activities/recovery.c: tickets are records, not remediations); dryRun
+# only marks its Jira comment "recorded by a dry-run deployment" and its
+# audit item dryRun. A plain map and a for expression over it, in a locals
+# block of their own (no resources), so tests/infra can evaluate them with
+# and without terraform console.
+locals {
+  event_rule_classes = {
+    disk    = "disk_pressure"
+    disk_ok = "disk_pressure"
+    ssh     = "public_ssh"
+    ssh_ok  = "public_ssh"
+    cert    = "cert_expiry"
+  }
+
+  event_dry_run = { for rule, class in local.event_rule_classes : rule => lookup(var.dry_run_by_class, class, var.dry_run) }
+}
+
 resource "aws_cloudwatch_event_rule" "engine" {
   for_each = local.event_patterns
 
@@ -116,7 +140,7 @@ resource "aws_cloudwatch_event_target" "engine" {
   role_arn  = aws_iam_role.events.arn
 
   input_transformer {
-    input_template = "{\"event\": <aws.events.event.json>, \"dryRun\": ${var.dry_run}}"
+    input_template = "{\"event\": <aws.events.event.json>, \"dryRun\": ${local.event_dry_run[each.key]}}"
   }
 
   retry_policy {

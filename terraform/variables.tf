@@ -21,9 +21,21 @@ variable "tags" {
 }
 
 variable "dry_run" {
-  description = "Deployment default for the executions' dryRun flag (set by the EventBridge input transformer): true = report what would be done, change nothing."
+  description = "Deployment default for the executions' dryRun flag (set by the EventBridge input transformer): true = report what would be done, change nothing. dry_run_by_class overrides it per class."
   type        = bool
   default     = true
+}
+
+variable "dry_run_by_class" {
+  description = "dryRun per diagnosis class, overriding dry_run for that class's rules (its alarm and its recovery): e.g. { disk_pressure = false } lets the disk cleanup act while the other classes follow dry_run. Keys: disk_pressure, public_ssh, cert_expiry; a class not in the map follows dry_run."
+  type        = map(bool)
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for k, v in var.dry_run_by_class : contains(["disk_pressure", "public_ssh", "cert_expiry"], k) && v != null])
+    error_message = "dry_run_by_class keys must be diagnosis classes (disk_pressure, public_ssh, cert_expiry) and values true or false."
+  }
 }
 
 variable "log_retention_days" {

@@ -9,7 +9,8 @@
  *   - the task role grants exactly the AWS actions the C code calls
  *     (lib/c_actions.js, computed now), and no policy uses "*" where IAM
  *     has a narrower resource;
- *   - EventBridge targets send the whole event and dryRun; their role may
+ *   - EventBridge targets send the whole event and their rule's dryRun
+ *     (local.event_dry_run; the values: check_dry_run.js); their role may
  *     only start this state machine;
  *   - the worker's environment names only settings the C code reads and
  *     sets every setting of docs/ACTIVITIES.md; the tokens come from
@@ -431,7 +432,7 @@ const checks = [
   },
   {
     name: 'terraform_event_targets',
-    doc: 'rules send {"event": <whole event>, "dryRun": var.dry_run} with a role that may only start this machine',
+    doc: 'rules send {"event": <whole event>, "dryRun": local.event_dry_run[each.key]} with a role that may only start this machine',
     async run(ctx) {
       const errors = [];
       const mod = await ctx.module('terraform');
@@ -446,11 +447,11 @@ const checks = [
         if (!tpl.includes('<aws.events.event.json>')) {
           errors.push(`${k}: input_template must send <aws.events.event.json> (the whole event; <aws.events.event> has no detail)`);
         }
-        const probe = tpl.replace('<aws.events.event.json>', '{}').replace(/\$\{var\.dry_run\}/g, 'true');
+        const probe = tpl.replace('<aws.events.event.json>', '{}').replace(/\$\{local\.event_dry_run\[each\.key\]\}/g, 'true');
         let j;
         try { j = JSON.parse(probe); } catch (e) { errors.push(`${k}: input_template is not JSON once filled: ${e.message}`); continue; }
-        if (JSON.stringify(Object.keys(j).sort()) !== '["dryRun","event"]' || j.dryRun !== true || !tpl.includes('${var.dry_run}')) {
-          errors.push(`${k}: input_template must be {"event": <aws.events.event.json>, "dryRun": \${var.dry_run}}`);
+        if (JSON.stringify(Object.keys(j).sort()) !== '["dryRun","event"]' || j.dryRun !== true || !tpl.includes('${local.event_dry_run[each.key]}')) {
+          errors.push(`${k}: input_template must be {"event": <aws.events.event.json>, "dryRun": \${local.event_dry_run[each.key]}}`);
         }
       }
       const sts = [...policyStatements(mod)].filter((s) => s.doc === 'events');

@@ -848,4 +848,4 @@ const checks = [
   },
 ];
 
-module.exports = { checks, scanBody, agree, checkBody, checkFile, constraintRange, typeMismatch, SCHEMA_FILE };
+module.exports = { checks, scanBody, agree, checkBody, checkFile, constraintRange, typeMismatch, SCHEMA_FILE, scannedFiles, consoleConfig, terraformBinary };

@@ -25,6 +25,7 @@ const ALL = [
   ...require('./check_terraform').checks,
   ...require('./check_tf_schema').checks,
   ...require('./check_dashboard').checks,
+  ...require('./check_dry_run').checks,
   ...require('./check_scanner').checks,
 ];
 

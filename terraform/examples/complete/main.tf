@@ -19,6 +19,7 @@ module "healer" {
   image_tag  = var.image_tag
 
   dry_run              = var.dry_run
+  dry_run_by_class     = var.dry_run_by_class
   confidence_threshold = 0.8
   worker_min_count     = 1
   worker_max_count     = 4

@@ -23,6 +23,12 @@ variable "dry_run" {
   default     = true
 }
 
+variable "dry_run_by_class" {
+  description = "dryRun per diagnosis class (disk_pressure, public_ssh, cert_expiry), overriding dry_run for that class; a class not in the map follows dry_run."
+  type        = map(bool)
+  default     = {}
+}
+
 variable "instance_ids" {
   description = "Instances whose root filesystem gets a disk_used_percent alarm."
   type        = list(string)
