@@ -7,7 +7,24 @@
  * The provider walks its sources in order (a source answering
  * HL_ERR_NOT_FOUND is "not configured here": the chain moves on; any other
  * failure stops the chain and is reported with the source's name) and caches
- * what it finds. State, all under one mutex:
+ * what it finds. When every source says "not configured", the error lists
+ * what each one said, so an operator sees what was tried.
+ *
+ * The default order is the AWS SDKs' default chain: environment -> shared
+ * config/credentials files (the profile, static keys or credential_process)
+ * -> container (ECS) credentials -> EC2 instance metadata. botocore builds
+ * it that way (botocore/credentials.py, create_credential_resolver:
+ * env, assume-role, the profile providers, then container and IMDS), as do
+ * the other SDKs (AWS SDKs and Tools Reference Guide, "Understand the
+ * credential provider chain" and the SDK-specific chains it links, e.g. the
+ * SDK for PHP's defaultProvider and the Rust SDK's DefaultCredentialsChain:
+ * env, shared config, web identity, ECS, IMDSv2). Profile before the
+ * link-local services means an operator's laptop uses its profile even on a
+ * network where something answers at 169.254.169.254; in the ECS container
+ * there are no shared files (HOME is /nonexistent), so the profile source
+ * answers "not configured" and the chain reaches the task role.
+ *
+ * State, all under one mutex:
  *
  *   current       the credentials handed out (a reference is taken under the
  *                 lock, so the swap is atomic for readers);
@@ -28,6 +45,7 @@
  * Sources are only ever called by the refreshing thread, one at a time.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -128,11 +146,23 @@ hl_creds_provider *hl_creds_provider_new(const hl_creds_config *cfg,
 	return p;
 }
 
+hl_creds_provider *hl_creds_provider_new_chain(const hl_creds_config *cfg,
+					   const char *const *envp)
+{
+	hl_creds_source sources[4];
+
+	/* The SDKs' order (see the top of this file). */
+	sources[0] = hl_creds_source_env(envp);
+	sources[1] = hl_creds_source_profile(cfg, envp);
+	sources[2] = hl_creds_source_ecs(cfg, envp);
+	sources[3] = hl_creds_source_imds(cfg, envp);
+	return hl_creds_provider_new(cfg, sources, 4);
+}
+
 hl_creds_provider *hl_creds_provider_new_default(const hl_creds_config *cfg)
 {
 	const char *const *envp = (const char *const *)environ;
 	hl_creds_config c = { 0 };
-	hl_creds_source sources[4];
 
 	if (cfg != NULL)
 		c = *cfg;
@@ -142,11 +172,7 @@ hl_creds_provider *hl_creds_provider_new_default(const hl_creds_config *cfg)
 	if (c.imds_endpoint_override == NULL)
 		c.imds_endpoint_override =
 			hl_creds_getenv(envp, "HEALER_TEST_IMDS_ENDPOINT");
-	sources[0] = hl_creds_source_env(envp);
-	sources[1] = hl_creds_source_ecs(&c, envp);
-	sources[2] = hl_creds_source_imds(&c, envp);
-	sources[3] = hl_creds_source_profile(&c, envp);
-	return hl_creds_provider_new(&c, sources, 4);
+	return hl_creds_provider_new_chain(&c, envp);
 }
 
 void hl_creds_provider_free(hl_creds_provider *p)
@@ -169,13 +195,30 @@ static bool creds_valid(const hl_creds *c, int64_t now_ms)
 	return c != NULL && (c->expiration_ms == 0 || now_ms < c->expiration_ms);
 }
 
+/* Appends "name: why" to the list of sources tried (truncated to fit). */
+static void note_tried(char *tried, size_t cap, size_t *used,
+		       const char *name, const char *why)
+{
+	int n;
+
+	if (*used >= cap - 1)
+		return;
+	n = snprintf(tried + *used, cap - *used, "%s%s: %.200s",
+		     *used > 0 ? "; " : "", name, why);
+	if (n > 0)
+		*used += (size_t)n < cap - *used ? (size_t)n : cap - 1 - *used;
+}
+
 /* Walks the chain. Runs without the provider lock held. */
 static int fetch_chain(hl_creds_provider *p, hl_creds **out, hl_err *err)
 {
+	char tried[600];
+	size_t used = 0;
 	hl_err e;
 	int rc;
 
 	*out = NULL;
+	tried[0] = '\0';
 	for (size_t i = 0; i < p->n; i++) {
 		hl_creds_source *s = &p->sources[i];
 
@@ -187,8 +230,11 @@ static int fetch_chain(hl_creds_provider *p, hl_creds **out, hl_err *err)
 			rc = hl_err_set(&e, HL_ERR_INTERNAL, "returned nothing");
 		hl_creds_unref(*out);
 		*out = NULL;
-		if (rc == HL_ERR_NOT_FOUND)
+		if (rc == HL_ERR_NOT_FOUND) {
+			note_tried(tried, sizeof(tried), &used, s->name,
+				   e.message);
 			continue;
+		}
 		hl_err_set(err, rc, "credentials source %s: %s", s->name,
 			   e.message);
 		if (err != NULL)
@@ -196,8 +242,10 @@ static int fetch_chain(hl_creds_provider *p, hl_creds **out, hl_err *err)
 		return rc;
 	}
 	return hl_err_set(err, HL_ERR_CREDENTIALS,
-			  "no credentials found: set AWS_ACCESS_KEY_ID, run "
-			  "with a task or instance role, or configure a profile");
+			  "no credentials found: set AWS_ACCESS_KEY_ID, "
+			  "configure a profile, or run with a task or instance "
+			  "role (tried %s)",
+			  used > 0 ? tried : "no source");
 }
 
 /* Accepts freshly fetched credentials; called with the lock held. */

@@ -11,10 +11,21 @@
  *       document read by hl_creds_parse_imds_document.
  * A 401 on either GET means the session token went stale: it is fetched
  * again once. Timeouts are short (1 s connect, 2 s total): off EC2 nothing
- * answers, and until the service has answered once a transport failure
- * means "not on EC2" (HL_ERR_NOT_FOUND) so the chain moves on to the
- * profile. AWS_EC2_METADATA_DISABLED=true turns the source off; a 404 on the
- * role list (no role attached) is "not configured" too.
+ * answers.
+ *
+ * "Not here" (HL_ERR_NOT_FOUND: the chain ends with "no credentials found"
+ * listing what was tried) until the service has worked once, i.e. issued a
+ * session token: a transport failure (not on EC2), and a token PUT answered
+ * 403, 404 or 405 -- botocore's _fetch_metadata_token returns None for those
+ * (IMDS turned off on the instance, or the caller not allowed, e.g. a
+ * request that went through a proxy, or something else at that address on
+ * an operator's network). botocore then falls back to IMDSv1; we never do.
+ * Once a token has been issued, the same answers are real failures (IMDS
+ * served this process and now refuses or is unreachable): HL_ERR_CREDENTIALS
+ * or the transport error, reported by the chain, while the provider keeps
+ * serving the still-valid set.
+ * AWS_EC2_METADATA_DISABLED=true turns the source off; a 404 on the role
+ * list (no role attached) is "not configured" too.
  *
  * The base URL can be replaced by cfg->imds_endpoint_override
  * (HEALER_TEST_IMDS_ENDPOINT): for tests only, to reach the local stand-in.
@@ -40,7 +51,7 @@ struct imds_source {
 	const hl_clock *clock;
 	char *endpoint;              /* base URL without a trailing '/' */
 	bool disabled;
-	bool answered;               /* the service has answered at least once */
+	bool worked;                 /* the service has issued a token once */
 	hl_http *http;               /* made on first fetch */
 	char *token;                 /* secret; NULL when none cached */
 	int64_t token_renew_mono_ms; /* fetch a new token at or after this */
@@ -52,7 +63,7 @@ static void drop_token(struct imds_source *s)
 	s->token = NULL;
 }
 
-/* One request; transport failures before the service ever answered mean
+/* One request; transport failures before the service ever worked mean
  * there is no metadata service here. */
 static int imds_request(struct imds_source *s, const char *method,
 			const char *path, const hl_header *headers,
@@ -74,17 +85,13 @@ static int imds_request(struct imds_source *s, const char *method,
 	hl_err_clear(&e);
 	rc = hl_http_perform(s->http, &req, resp, &e);
 	free(url);
-	if ((rc == HL_ERR_IO || rc == HL_ERR_TIMEOUT) && !s->answered)
+	if ((rc == HL_ERR_IO || rc == HL_ERR_TIMEOUT) && !s->worked)
 		return hl_err_set(err, HL_ERR_NOT_FOUND,
 				  "no instance metadata service at %.200s (%s)",
 				  s->endpoint, e.message);
-	if (rc < 0) {
-		if (err != NULL)
-			*err = e;
-		return rc;
-	}
-	s->answered = true;
-	return 0;
+	if (rc < 0 && err != NULL)
+		*err = e;
+	return rc < 0 ? rc : 0;
 }
 
 static int http_error(const char *what, long status, hl_err *err)
@@ -112,6 +119,17 @@ static int get_token(struct imds_source *s, hl_err *err)
 	HL_GUARD_GOTO(rc, imds_request(s, "PUT", "/latest/api/token", &ttl, 1,
 				       &resp, err),
 		      out);
+	if ((resp.status == 403 || resp.status == 404 || resp.status == 405) &&
+	    !s->worked) {
+		rc = hl_err_set(err, HL_ERR_NOT_FOUND,
+				"instance metadata token request answered HTTP "
+				"%ld: IMDSv2 is off or refuses this caller "
+				"(IMDSv1 is never tried)",
+				resp.status);
+		if (err != NULL)
+			err->http_status = (int)resp.status;
+		goto out;
+	}
 	if (resp.status != 200) {
 		rc = http_error("token request", resp.status, err);
 		goto out;
@@ -129,6 +147,7 @@ static int get_token(struct imds_source *s, hl_err *err)
 		goto out;
 	}
 	s->token = hl_xstrndup(resp.body.data, n);
+	s->worked = true;
 	s->token_renew_mono_ms =
 		now + IMDS_TOKEN_TTL_S * 1000LL - IMDS_TOKEN_MARGIN_MS;
 out:

@@ -3,10 +3,11 @@
  *
  * Not part of the public surface (include/healer/creds.h is). Three kinds of
  * things live here:
- *   - the source constructors the default chain is built from. Each copies
- *     what it needs from an environment array ("NAME=value" strings, NULL
- *     terminated: `environ` in the worker, a literal array in tests) at
- *     construction, so nothing reads the process environment at fetch time;
+ *   - the source constructors the default chain is built from, and the
+ *     chain itself (hl_creds_provider_new_chain). Each copies what it needs
+ *     from an environment array ("NAME=value" strings, NULL terminated:
+ *     `environ` in the worker, a literal array in tests) at construction,
+ *     so nothing reads the process environment at fetch time;
  *   - the document parsers (ECS, IMDS, credential_process output, INI files,
  *     profile lookup, command-line splitting): pure functions of their input,
  *     for tests and libFuzzer targets;
@@ -48,6 +49,13 @@ hl_creds_source hl_creds_source_imds(const hl_creds_config *cfg,
 /* Shared credentials/config files: static keys or credential_process. */
 hl_creds_source hl_creds_source_profile(const hl_creds_config *cfg,
 					const char *const *envp);
+
+/* The default chain (environment, profile, ECS, IMDS: the AWS SDKs' order,
+ * see worker/creds.c) over an explicit environment array and cfg as given
+ * (no HEALER_TEST_* lookups). hl_creds_provider_new_default is this over
+ * `environ`; tests call it to check the real order. */
+hl_creds_provider *hl_creds_provider_new_chain(const hl_creds_config *cfg,
+					   const char *const *envp);
 
 /* Checks AWS_CONTAINER_CREDENTIALS_FULL_URI: https to any host, or http to
  * a loopback host (127.0.0.0/8, ::1, localhost) or an ECS/EKS agent address

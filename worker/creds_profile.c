@@ -15,7 +15,10 @@
  *      by worker/creds_process.c;
  *   3. the static keys from the config file.
  * Outcomes: no file at all, or no `default` profile when none was asked for
- * -> HL_ERR_NOT_FOUND (end of the chain); AWS_PROFILE naming a profile found
+ * (or one without credentials) -> HL_ERR_NOT_FOUND: the chain moves on to
+ * ECS and IMDS (this source comes second, as in the AWS SDKs; in the ECS
+ * container there are no files). Configured but wrong stops the chain
+ * there, as botocore does: AWS_PROFILE naming a profile found
  * in neither file -> HL_ERR_CONFIG naming it; half a key pair ->
  * HL_ERR_CREDENTIALS naming the missing key; a profile that relies on a
  * feature this chain does not support (role_arn, SSO, web identity) ->

@@ -4,11 +4,11 @@
  * under a short lock and sign with it while a refresh swaps in a new one.
  * Secrets are wiped when the last reference goes.
  *
- * Chain (first that yields): environment -> ECS container credentials ->
- * EC2 IMDSv2 -> shared credentials/config file (static keys or
- * credential_process). Each source is an hl_creds_source (a small struct of
- * function pointers, one file each: worker/creds_env.c, creds_ecs.c,
- * creds_imds.c, creds_profile.c). The caching provider refreshes ahead of
+ * Chain (first that yields), the AWS SDKs' default order: environment ->
+ * shared credentials/config file (static keys or credential_process) ->
+ * ECS container credentials -> EC2 IMDSv2. Each source is an hl_creds_source
+ * (a small struct of function pointers, one file each: worker/creds_env.c,
+ * creds_profile.c, creds_ecs.c, creds_imds.c). The caching provider refreshes ahead of
  * Expiration (5-15 min, jittered) and is safe to call from any thread.
  */
 #ifndef HEALER_CREDS_H
@@ -38,8 +38,8 @@ void hl_creds_unref(hl_creds *c);   /* accepts NULL; wipes on last ref */
 /* One credential source. fetch returns 0 with *out set, HL_ERR_NOT_FOUND
  * when the source is not configured (the chain moves on), or another
  * negative status when it is configured but failed (the chain stops and
- * reports it: a broken ECS endpoint must not silently fall through to a
- * stale profile). */
+ * reports it: a broken ECS endpoint must not silently fall through to the
+ * instance role). */
 typedef struct hl_creds_source {
 	const char *name;
 	int (*fetch)(void *impl, hl_creds **out, hl_err *err);

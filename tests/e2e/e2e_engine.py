@@ -23,7 +23,7 @@ tests/local/sfn_runner.js (rendered once with scripts/render-asl.js); every
 Task state is served by real build/healer workers through the endpoint's
 Step Functions activity API. Nothing here talks to anything but 127.0.0.1.
 
-The scenario: the fixture events of ../shared/fixtures/events, with the
+The scenario: the fixture events of tests/fixtures/events, with the
 disk alarm sent four times (distinct event ids, so distinct executions):
 the breaker allows three remediations of one resource per hour, so the
 fourth is refused with "Manual Intervention Required". EXPECTED holds what
@@ -48,8 +48,8 @@ from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 from workers import Worker  # noqa: E402
 
-FIXTURES = os.environ.get('HEALER_FIXTURES') or os.path.normpath(
-    os.path.join(REPO, '..', 'shared', 'fixtures', 'events'))
+FIXTURES = os.environ.get('HEALER_FIXTURES') or os.path.join(
+    REPO, 'tests', 'fixtures', 'events')
 RUNNER = os.path.join(REPO, 'tests', 'local', 'sfn_runner.js')
 RENDER = os.path.join(REPO, 'scripts', 'render-asl.js')
 ENGINE = os.path.join(REPO, 'statemachines', 'engine.asl.json')

@@ -5,7 +5,7 @@
  * invariants every result must keep: an unknown event has a `why` and no
  * resource; a classified one has a resource whose id passes ids.h; every
  * string is NUL-terminated printable ASCII where the contract says so.
- * Corpus: tests/fuzz/corpus/event/ (the shared event fixtures).
+ * Corpus: tests/fuzz/corpus/event/ (the event fixtures, tests/fixtures/events).
  *
  *   make -f tests/fuzz/Makefile.fuzz build/fuzz/fuzz_event
  *   mkdir -p /tmp/ev && build/fuzz/fuzz_event -runs=200000 /tmp/ev tests/fuzz/corpus/event

@@ -3,8 +3,8 @@
 
     /usr/bin/python3 tests/fuzz/seed_corpus.py
 
-Seeds are well-formed inputs of each parser (built from the shared event
-fixtures, docs/ACTIVITIES.md, the local stand-ins' answers and the AWS
+Seeds are well-formed inputs of each parser (built from the event
+fixtures in tests/fixtures/events, docs/ACTIVITIES.md, the local stand-ins' answers and the AWS
 signing test suite) plus a few known-tricky ones; libFuzzer mutates from
 there. Existing files with the same name are overwritten; other files in
 the corpus directories (e.g. committed crash regressions, named
@@ -20,7 +20,7 @@ import struct
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 SHARED = os.path.normpath(os.path.join(REPO, '..', 'shared'))
-FIXTURES = os.path.join(SHARED, 'fixtures', 'events')
+FIXTURES = os.path.join(REPO, 'tests', 'fixtures', 'events')
 SIGV4_SUITE = os.path.join(SHARED, 'testdata', 'aws-signing-test-suite', 'v4')
 CORPUS = os.path.join(HERE, 'corpus')
 

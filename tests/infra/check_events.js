@@ -1,6 +1,6 @@
 'use strict';
 /* check_events.js - the EventBridge rules against the event fixtures
- * (../shared/fixtures/events relative to the repository root).
+ * (tests/fixtures/events, a copy of the team's ../shared/fixtures/events).
  *
  * The patterns are terraform/events.tf's local.event_patterns with the
  * variable defaults filled in; lib/event_pattern.js applies EventBridge's
@@ -16,7 +16,7 @@ const { matches, PatternError } = require('./lib/event_pattern');
 const { resolveRefs } = require('./lib/hcl');
 const template = require('./lib/template');
 
-const FIXTURES = path.resolve(template.REPO, '..', 'shared', 'fixtures', 'events');
+const FIXTURES = path.join(template.REPO, 'tests', 'fixtures', 'events');
 
 const EXPECTED = {
   'cloudwatch-alarm-disk-used-percent.json': 'disk',

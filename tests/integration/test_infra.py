@@ -18,7 +18,6 @@ import sys
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-SHARED = os.path.abspath(os.path.join(REPO, '..', 'shared'))
 RUN_JS = os.path.join(REPO, 'tests', 'infra', 'run.js')
 NODE = shutil.which('node') or '/usr/bin/node'
 TERRAFORM = next((p for p in (os.environ.get('TERRAFORM'), '/usr/local/bin/terraform',
@@ -55,6 +54,8 @@ CHECKS = [
     'terraform_provider_version',
     'terraform_console_renders_event_patterns',
     'terraform_dashboard_metrics',
+    'terraform_event_dry_run',
+    'terraform_console_renders_dry_run',
     'c_action_scanner_rules',
 ]
 
@@ -95,7 +96,7 @@ def test_infra(report, name):
 # ---- each check rejects a broken copy ----------------------------------------
 
 def make_copy(tmp_path):
-    """A copy of what the checks read, with ../shared beside it."""
+    """A copy of what the checks read (the event fixtures included)."""
     root = tmp_path / 'repo'
     root.mkdir()
     for d in ('terraform', 'statemachines', 'docs', 'docker'):
@@ -107,7 +108,7 @@ def make_copy(tmp_path):
             if f.endswith(('.c', '.json')):
                 shutil.copy(os.path.join(REPO, d, f), root / d / f)
     shutil.copy(os.path.join(REPO, 'Dockerfile'), root / 'Dockerfile')
-    os.symlink(SHARED, tmp_path / 'shared')
+    shutil.copytree(os.path.join(REPO, 'tests', 'fixtures'), root / 'tests' / 'fixtures')
     return root
 
 
@@ -224,6 +225,28 @@ MUTATIONS = [
     ('terraform_dashboard_metrics', 'terraform/ecs.tf',
      r'value = "enabled"', 'value = "disabled"',
      'but terraform/ecs.tf does not enable Container Insights on the cluster'),
+    # dryRun per class (tests/infra/check_dry_run.js).
+    ('terraform_event_dry_run', 'terraform/events.tf',
+     r'ssh_ok  = "public_ssh"', 'ssh_ok  = "disk_pressure"',
+     'dry_run true, disk_pressure trusted: rule ssh_ok (public_ssh) sends dryRun false, should send true'),
+    ('terraform_event_dry_run', 'terraform/events.tf',
+     r'\$\{local\.event_dry_run\[each\.key\]\}', '${var.dry_run}',
+     'dry_run true, disk_pressure trusted: rule disk (disk_pressure) sends dryRun true, should send false'),
+    ('terraform_event_dry_run', 'terraform/events.tf',
+     r'lookup\(var\.dry_run_by_class, class, var\.dry_run\)', 'lookup(var.dry_run_by_class, class, true)',
+     'dry_run false, no map: rule cert (cert_expiry) sends dryRun true, should send false'),
+    ('terraform_event_dry_run', 'terraform/events.tf',
+     r'\n\s*cert    = "cert_expiry"', '',
+     'rule cert: cannot evaluate input_template'),
+    ('terraform_event_dry_run', 'terraform/variables.tf',
+     r'contains\(\["disk_pressure", "public_ssh", "cert_expiry"\], k\) && ', '',
+     'var.dry_run_by_class validation accepts an unknown class ({"disk":false})'),
+    ('terraform_event_dry_run', 'terraform/variables.tf',
+     r'"public_ssh", "cert_expiry"\], k\)', '"public_ssh"], k)',
+     'var.dry_run_by_class validation rejects {"disk_pressure":false,"public_ssh":false,"cert_expiry":false}'),
+    ('terraform_event_dry_run', 'terraform/examples/complete/main.tf',
+     r'\n\s*dry_run_by_class\s*=.*', '',
+     'module.healer must set dry_run_by_class = var.dry_run_by_class'),
 ]
 
 
@@ -266,6 +289,33 @@ def test_console_patterns_reject_what_only_terraform_evaluates(tmp_path):
     assert 'rule cert: terraform renders {"detail-type":' in errors[0] and '"source":["AWS.ACM"]' in errors[0]
     assert ('acm-certificate-expired.json: as Terraform renders the patterns, should start cert, '
             'starts nothing') in errors
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason='no terraform binary installed')
+@pytest.mark.parametrize('old,new,expected', [
+    # A rule on the wrong class: Terraform renders the wrong dryRun.
+    ('ssh_ok  = "public_ssh"', 'ssh_ok  = "disk_pressure"',
+     'dry_run true, disk_pressure trusted (terraform): rule ssh_ok (public_ssh) sends dryRun false, '
+     'should send true'),
+    # A validation that lets anything through: Terraform accepts the bad map.
+    ('contains(["disk_pressure", "public_ssh", "cert_expiry"], k) && ', '',
+     'terraform accepts dry_run_by_class = {"disk":false} (an unknown class)'),
+], ids=['wrong-class', 'no-validation'])
+def test_console_dry_run_rejects_broken_copy(tmp_path, old, new, expected):
+    """Terraform itself, not lib/hcl_expr.js, renders the broken copy."""
+    root = make_copy(tmp_path)
+    for path in ('terraform/events.tf', 'terraform/variables.tf'):
+        f = root / path
+        text = f.read_text()
+        if old in text:
+            assert text.count(old) == 1
+            f.write_text(text.replace(old, new))
+            break
+    else:
+        raise AssertionError(f'{old!r} not found')
+    rc, checks = run_checks(['terraform_console_renders_dry_run'], root=str(root))
+    errors = checks['terraform_console_renders_dry_run']['errors']
+    assert rc == 1 and any(expected in e for e in errors), errors
 
 
 def test_schema_errors_name_file_line_and_resource(tmp_path):

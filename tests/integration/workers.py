@@ -27,12 +27,11 @@ TEST_SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
 
 
 FIXTURES = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'shared',
-    'fixtures', 'events'))
+    os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'events'))
 
 
 def fixture(name):
-    """A shared event fixture (../shared/fixtures/events/NAME), parsed."""
+    """An event fixture (tests/fixtures/events/NAME), parsed."""
     with open(os.path.join(FIXTURES, name)) as f:
         return json.load(f)
 

@@ -220,7 +220,8 @@ class LocalAWS(ServiceProcess):
         return self.admin('POST', '/_admin/ecs', cfg)
 
     def imds(self, **cfg):
-        """rotate_every_s, lifetime_s, role_name, fail, rotate=True."""
+        """rotate_every_s, lifetime_s, role_name, fail, token_status,
+        rotate=True, forget_tokens=True."""
         return self.admin('POST', '/_admin/imds', cfg)
 
     def wait_for(self, predicate, timeout=10, interval=0.05):

@@ -77,7 +77,7 @@ def instance_id(seed, k):
 
 def disk_event(iid, event_id):
     """A CloudWatch alarm event as EventBridge delivers it (the shape of
-    ../shared/fixtures/events/cloudwatch-alarm-disk-used-percent.json)."""
+    tests/fixtures/events/cloudwatch-alarm-disk-used-percent.json)."""
     now = datetime.now(timezone.utc)
     t = now.strftime('%Y-%m-%dT%H:%M:%SZ')
     ms = now.strftime('%Y-%m-%dT%H:%M:%S.000+0000')

@@ -15,7 +15,7 @@
 #include "healer/ddb.h"
 #include "healer/recovery.h"
 
-#define FIXTURES "../shared/fixtures/events/"
+#define FIXTURES "tests/fixtures/events/"
 #define HOUR_MS 3600000LL
 
 static json_object *fixture(const char *name)

@@ -246,17 +246,21 @@ Test(creds_chain, nothing_configured, .init = reset_clock)
 	hl_err err = { 0 };
 
 	cr_assert_eq(hl_creds_provider_get(p, &cr, &err), HL_ERR_CREDENTIALS);
-	cr_assert(strstr(err.message, "no credentials found") != NULL, "%s", err.message);
+	cr_assert(strncmp(err.message, "no credentials found: ", 22) == 0, "%s", err.message);
+	cr_assert(strstr(err.message, "(tried first: scripted failure 1)") != NULL, "%s",
+		  err.message);
 	cr_assert_eq(hl_creds_provider_get(empty, &cr, &err), HL_ERR_CREDENTIALS);
+	cr_assert(strstr(err.message, "(tried no source)") != NULL, "%s", err.message);
 	hl_creds_provider_free(p);
 	hl_creds_provider_free(empty);
 	hl_creds_provider_free(NULL);
 }
 
-/* Real sources, no network: env beats everything (ECS is configured to a
- * closed port and would fail); with env unset, a broken ECS stops the chain
- * before the profile; with ECS unset and nothing at the IMDS address, the
- * profile answers. */
+/* The real default chain (hl_creds_provider_new_chain), no network: ECS and
+ * IMDS point at a closed port. Env beats everything; then the profile, even
+ * with a (broken) ECS configured, as in the AWS SDKs; without a profile a
+ * broken ECS stops the chain; with nothing configured the error lists what
+ * each source said. */
 static const char *profile_file;
 
 static void write_profile(void)
@@ -280,14 +284,11 @@ static hl_creds_provider *real_chain(const char **env)
 	hl_creds_config cfg = { .clock = &test_clock,
 				.ecs_host_override = "127.0.0.1:1",
 				.imds_endpoint_override = "http://127.0.0.1:1" };
-	hl_creds_source s[4] = {
-		hl_creds_source_env(env), hl_creds_source_ecs(&cfg, env),
-		hl_creds_source_imds(&cfg, env), hl_creds_source_profile(&cfg, env),
-	};
-	return hl_creds_provider_new(&cfg, s, 4);
+
+	return hl_creds_provider_new_chain(&cfg, env);
 }
 
-Test(creds_chain, env_beats_ecs_imds_profile, .init = write_profile, .fini = remove_profile)
+Test(creds_chain, env_beats_profile_ecs_imds, .init = write_profile, .fini = remove_profile)
 {
 	char cf[128];
 	const char *env[] = { "AWS_ACCESS_KEY_ID=AKIDENV", "AWS_SECRET_ACCESS_KEY=s",
@@ -305,7 +306,7 @@ Test(creds_chain, env_beats_ecs_imds_profile, .init = write_profile, .fini = rem
 	hl_creds_provider_free(p);
 }
 
-Test(creds_chain, broken_ecs_stops_the_chain, .init = write_profile, .fini = remove_profile)
+Test(creds_chain, profile_beats_ecs_and_imds, .init = write_profile, .fini = remove_profile)
 {
 	char cf[128];
 	const char *env[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/creds", cf,
@@ -316,19 +317,38 @@ Test(creds_chain, broken_ecs_stops_the_chain, .init = write_profile, .fini = rem
 
 	snprintf(cf, sizeof(cf), "AWS_SHARED_CREDENTIALS_FILE=%s", profile_file);
 	p = real_chain(env);
+	cr_assert_eq(hl_creds_provider_get(p, &c, &err), 0, "%s", err.message);
+	cr_assert_str_eq(c->source, "profile");
+	cr_assert_str_eq(c->access_key_id, "AKIDPROFILE");
+	hl_creds_unref(c);
+	hl_creds_provider_free(p);
+}
+
+/* No shared files (as in the ECS container, HOME=/nonexistent): the profile
+ * is "not configured" and a broken ECS stops the chain before IMDS. */
+Test(creds_chain, broken_ecs_stops_the_chain, .init = reset_clock)
+{
+	const char *env[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/creds",
+			      "HOME=/nonexistent", NULL };
+	hl_creds_provider *p = real_chain(env);
+	hl_creds *c = NULL;
+	hl_err err = { 0 };
+
 	cr_assert_eq(hl_creds_provider_get(p, &c, &err), HL_ERR_IO, "%s", err.message);
 	cr_assert(strncmp(err.message, "credentials source ecs: ", 24) == 0, "%s",
 		  err.message);
 	hl_creds_provider_free(p);
 }
 
-Test(creds_chain, bad_full_uri_stops_the_chain, .init = write_profile, .fini = remove_profile)
+/* A profile that is asked for by name and is missing is a mistake: the
+ * chain stops there (botocore raises ProfileNotFound) instead of quietly
+ * using the task or instance role. */
+Test(creds_chain, missing_named_profile_stops_the_chain, .init = write_profile,
+     .fini = remove_profile)
 {
 	char cf[128];
-	const char *env[] = {
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://evil.example.com/creds", cf,
-		"AWS_CONFIG_FILE=/nonexistent", NULL
-	};
+	const char *env[] = { "AWS_PROFILE=prod", cf, "AWS_CONFIG_FILE=/nonexistent",
+			      "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/creds", NULL };
 	hl_creds_provider *p;
 	hl_creds *c = NULL;
 	hl_err err = { 0 };
@@ -336,25 +356,45 @@ Test(creds_chain, bad_full_uri_stops_the_chain, .init = write_profile, .fini = r
 	snprintf(cf, sizeof(cf), "AWS_SHARED_CREDENTIALS_FILE=%s", profile_file);
 	p = real_chain(env);
 	cr_assert_eq(hl_creds_provider_get(p, &c, &err), HL_ERR_CONFIG, "%s", err.message);
+	cr_assert(strncmp(err.message, "credentials source profile: profile prod (AWS_PROFILE)",
+			  54) == 0, "%s", err.message);
+	hl_creds_provider_free(p);
+}
+
+Test(creds_chain, bad_full_uri_stops_the_chain, .init = reset_clock)
+{
+	const char *env[] = {
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://evil.example.com/creds",
+		"AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "AWS_CONFIG_FILE=/nonexistent", NULL
+	};
+	hl_creds_provider *p;
+	hl_creds *c = NULL;
+	hl_err err = { 0 };
+
+	p = real_chain(env);
+	cr_assert_eq(hl_creds_provider_get(p, &c, &err), HL_ERR_CONFIG, "%s", err.message);
 	cr_assert(strstr(err.message, "credentials source ecs: ") != NULL, "%s", err.message);
 	cr_assert(strstr(err.message, "evil.example.com") != NULL, "%s", err.message);
 	hl_creds_provider_free(p);
 }
 
-Test(creds_chain, no_imds_falls_through_to_profile, .init = write_profile, .fini = remove_profile)
+Test(creds_chain, nothing_anywhere_lists_what_was_tried, .init = reset_clock)
 {
-	char cf[128];
-	const char *env[] = { cf, "AWS_CONFIG_FILE=/nonexistent", NULL };
-	hl_creds_provider *p;
+	const char *env[] = { "HOME=/nonexistent", NULL };
+	hl_creds_provider *p = real_chain(env);
 	hl_creds *c = NULL;
 	hl_err err = { 0 };
+	static const char want[] =
+		"no credentials found: set AWS_ACCESS_KEY_ID, configure a profile, or run "
+		"with a task or instance role (tried environment: AWS_ACCESS_KEY_ID is not "
+		"set; profile: no shared credentials or config file; ecs: "
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set; imds: no "
+		"instance metadata service at http://127.0.0.1:1 (";
 
-	snprintf(cf, sizeof(cf), "AWS_SHARED_CREDENTIALS_FILE=%s", profile_file);
-	p = real_chain(env);
-	cr_assert_eq(hl_creds_provider_get(p, &c, &err), 0, "%s", err.message);
-	cr_assert_str_eq(c->source, "profile");
-	cr_assert_str_eq(c->access_key_id, "AKIDPROFILE");
-	hl_creds_unref(c);
+	cr_assert_eq(hl_creds_provider_get(p, &c, &err), HL_ERR_CREDENTIALS, "%s", err.message);
+	cr_assert_null(c);
+	cr_assert(strncmp(err.message, want, strlen(want)) == 0, "%s", err.message);
+	cr_assert_eq(err.message[strlen(err.message) - 1], ')');
 	hl_creds_provider_free(p);
 }
 

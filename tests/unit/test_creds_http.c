@@ -1,6 +1,6 @@
 /* test_creds_http.c - the ECS and IMDS sources against the local AWS
  * endpoint's stand-ins (tests/local/server.py), the FULL_URI host rules, and
- * the chain order between the HTTP sources and the profile.
+ * the default chain's order (environment, profile, ECS, IMDS) with them.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -39,6 +39,26 @@ static void admin(const char *path, const char *body)
 	cr_assert_eq(status, 200, "%s %s: %d %s", path, body, status, resp ? resp : "");
 	free(resp);
 }
+
+/* A counter of GET /_admin/summary ("ecs_fetches", "imds_fetches"). */
+static long summary_count(const char *key)
+{
+	char *resp = NULL, *at;
+	char quoted[64];
+	long n = -1;
+	int status = hl_test_endpoint_admin(ep, "GET", "/_admin/summary", NULL, &resp);
+
+	cr_assert_eq(status, 200, "summary: %d", status);
+	snprintf(quoted, sizeof(quoted), "\"%s\":", key);
+	at = resp != NULL ? strstr(resp, quoted) : NULL;
+	cr_assert_not_null(at, "%s not in %s", key, resp ? resp : "");
+	n = strtol(at + strlen(quoted), NULL, 10);
+	free(resp);
+	return n;
+}
+
+static long imds_fetches(void) { return summary_count("imds_fetches"); }
+static long ecs_fetches(void) { return summary_count("ecs_fetches"); }
 
 typedef hl_creds_source (*source_ctor)(const hl_creds_config *, const char *const *);
 
@@ -325,6 +345,55 @@ Test(creds_imds, http_500_and_garbage, .init = start, .fini = stop)
 	cr_assert_str_eq(err.message, "imds credentials document: not valid JSON");
 }
 
+/* A token PUT answered 403, 404 or 405 before IMDS ever worked: IMDS is
+ * turned off or refuses this caller (botocore's _fetch_metadata_token
+ * returns None for these). "Not here", and IMDSv1 is never tried: no GET. */
+Test(creds_imds, token_refused_before_it_worked_is_not_found, .init = start, .fini = stop)
+{
+	hl_creds_config cfg = { .imds_endpoint_override = hl_test_endpoint_url(ep) };
+	const char *env[] = { NULL };
+	static const int statuses[] = { 403, 404, 405 };
+	char body[64], want[128];
+	hl_creds *c = NULL;
+	hl_err err;
+
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(*statuses); i++) {
+		snprintf(body, sizeof(body), "{\"token_status\": %d}", statuses[i]);
+		admin("/_admin/imds", body);
+		cr_assert_eq(fetch(hl_creds_source_imds, &cfg, env, &c, &err), HL_ERR_NOT_FOUND,
+			     "%d: %s", statuses[i], err.message);
+		cr_assert_null(c);
+		cr_assert_eq(err.http_status, statuses[i]);
+		snprintf(want, sizeof(want), "instance metadata token request answered HTTP %d: "
+			 "IMDSv2 is off or refuses this caller (IMDSv1 is never tried)",
+			 statuses[i]);
+		cr_assert_str_eq(err.message, want);
+	}
+	cr_assert_eq(imds_fetches(), 0, "no credentials GET without a token");
+}
+
+/* The same refusal after IMDS has issued a token to this source is a real
+ * failure: the role this worker was using is no longer reachable. */
+Test(creds_imds, token_refused_after_it_worked_is_an_error, .init = start, .fini = stop)
+{
+	hl_creds_config cfg = { .imds_endpoint_override = hl_test_endpoint_url(ep) };
+	const char *env[] = { NULL };
+	hl_creds_source s = hl_creds_source_imds(&cfg, env);
+	hl_creds *c = NULL;
+	hl_err err = { 0 };
+
+	cr_assert_eq(s.fetch(s.impl, &c, &err), 0, "%s", err.message);
+	hl_creds_unref(c);
+	c = NULL;
+	/* The cached token stops working (401), and a new one is refused. */
+	admin("/_admin/imds", "{\"forget_tokens\": true, \"token_status\": 403}");
+	cr_assert_eq(s.fetch(s.impl, &c, &err), HL_ERR_CREDENTIALS, "%s", err.message);
+	cr_assert_null(c);
+	cr_assert_eq(err.http_status, 403);
+	cr_assert_str_eq(err.message, "instance metadata token request answered HTTP 403");
+	s.destroy(s.impl);
+}
+
 Test(creds_imds, nothing_listening_is_not_found)
 {
 	hl_creds_config cfg = { .imds_endpoint_override = "http://127.0.0.1:1/" };
@@ -359,15 +428,19 @@ static void stop_with_profile(void)
 	stop();
 }
 
-static const char *chain_source(const char *const *env)
+/* The default chain (hl_creds_provider_new_chain) with ECS and IMDS on the
+ * stand-ins. */
+static hl_creds_provider *chain(const char *const *env)
 {
 	hl_creds_config cfg = { .ecs_host_override = hl_test_endpoint_hostport(ep),
 				.imds_endpoint_override = hl_test_endpoint_url(ep) };
-	hl_creds_source s[4] = {
-		hl_creds_source_env(env), hl_creds_source_ecs(&cfg, env),
-		hl_creds_source_imds(&cfg, env), hl_creds_source_profile(&cfg, env),
-	};
-	hl_creds_provider *p = hl_creds_provider_new(&cfg, s, 4);
+
+	return hl_creds_provider_new_chain(&cfg, env);
+}
+
+static const char *chain_source(const char *const *env)
+{
+	hl_creds_provider *p = chain(env);
 	hl_creds *c = NULL;
 	hl_err err = { 0 };
 	const char *source;
@@ -379,50 +452,93 @@ static const char *chain_source(const char *const *env)
 	return source;
 }
 
-Test(creds_chain, ecs_beats_imds_beats_profile, .init = start_with_profile,
+/* The AWS SDKs' order: environment, profile, ECS, IMDS. The profile wins
+ * over a working ECS and IMDS without either being asked; with no shared
+ * files (the ECS container: HOME=/nonexistent) ECS answers, then IMDS. */
+Test(creds_chain, env_then_profile_then_ecs_then_imds, .init = start_with_profile,
      .fini = stop_with_profile)
 {
 	char cf[128];
-	const char *with_ecs[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/_ecs/credentials",
-				   cf, "AWS_CONFIG_FILE=/nonexistent", NULL };
-	const char *without_ecs[] = { cf, "AWS_CONFIG_FILE=/nonexistent", NULL };
-	const char *imds_off[] = { cf, "AWS_CONFIG_FILE=/nonexistent",
-				   "AWS_EC2_METADATA_DISABLED=true", NULL };
 	const char *env_too[] = { "AWS_ACCESS_KEY_ID=AKIDENV", "AWS_SECRET_ACCESS_KEY=e",
 				  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/_ecs/credentials",
 				  cf, NULL };
+	const char *profile_and_ecs[] = {
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/_ecs/credentials", cf,
+		"AWS_CONFIG_FILE=/nonexistent", NULL };
+	const char *container[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/_ecs/credentials",
+				    "HOME=/nonexistent", NULL };
+	const char *instance[] = { "HOME=/nonexistent", NULL };
 
 	snprintf(cf, sizeof(cf), "AWS_SHARED_CREDENTIALS_FILE=%s", profile_path);
 	cr_assert_str_eq(chain_source(env_too), "environment");
-	cr_assert_str_eq(chain_source(with_ecs), "ecs");
-	cr_assert_str_eq(chain_source(without_ecs), "imds");
-	cr_assert_str_eq(chain_source(imds_off), "profile");
+	cr_assert_str_eq(chain_source(profile_and_ecs), "profile");
+	cr_assert_eq(ecs_fetches(), 0, "the profile answered: ECS is not asked");
+	cr_assert_eq(imds_fetches(), 0, "the profile answered: IMDS is not asked");
+	cr_assert_str_eq(chain_source(container), "ecs");
+	cr_assert_eq(imds_fetches(), 0);
+	cr_assert_str_eq(chain_source(instance), "imds");
 }
 
-Test(creds_chain, failing_ecs_does_not_fall_through, .init = start_with_profile,
+/* An operator's laptop on a network where something at the metadata
+ * address refuses the token PUT: the profile answers (it comes first), and
+ * without a profile the chain ends with "no credentials found" naming what
+ * each source said -- not "credentials source imds: ... 403". */
+Test(creds_chain, imds_refusing_the_token_does_not_stop_the_chain, .init = start_with_profile,
      .fini = stop_with_profile)
 {
 	char cf[128];
-	const char *env[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/_ecs/credentials",
-			      cf, NULL };
-	hl_creds_config cfg = { .ecs_host_override = hl_test_endpoint_hostport(ep),
-				.imds_endpoint_override = hl_test_endpoint_url(ep) };
-	hl_creds_source s[4];
+	const char *laptop[] = { cf, "AWS_CONFIG_FILE=/nonexistent", NULL };
+	const char *bare[] = { "HOME=/nonexistent", NULL };
+	hl_creds_config cfg = { .imds_endpoint_override = hl_test_endpoint_url(ep) };
+	hl_creds_source s[2];
 	hl_creds_provider *p;
 	hl_creds *c = NULL;
 	hl_err err = { 0 };
 
 	snprintf(cf, sizeof(cf), "AWS_SHARED_CREDENTIALS_FILE=%s", profile_path);
-	s[0] = hl_creds_source_env(env);
-	s[1] = hl_creds_source_ecs(&cfg, env);
-	s[2] = hl_creds_source_imds(&cfg, env);
-	s[3] = hl_creds_source_profile(&cfg, env);
-	p = hl_creds_provider_new(&cfg, s, 4);
+	admin("/_admin/imds", "{\"token_status\": 403}");
+	cr_assert_str_eq(chain_source(laptop), "profile");
+
+	/* IMDS first in a hand-built chain: its refusal moves on to the next. */
+	s[0] = hl_creds_source_imds(&cfg, laptop);
+	s[1] = hl_creds_source_profile(&cfg, laptop);
+	p = hl_creds_provider_new(&cfg, s, 2);
+	cr_assert_eq(hl_creds_provider_get(p, &c, &err), 0, "%s", err.message);
+	cr_assert_str_eq(c->source, "profile");
+	hl_creds_unref(c);
+	c = NULL;
+	hl_creds_provider_free(p);
+
+	p = chain(bare);
+	cr_assert_eq(hl_creds_provider_get(p, &c, &err), HL_ERR_CREDENTIALS, "%s", err.message);
+	cr_assert_null(c);
+	cr_assert(strncmp(err.message, "no credentials found: ", 22) == 0, "%s", err.message);
+	cr_assert(strstr(err.message, "(tried environment: AWS_ACCESS_KEY_ID is not set; "
+				      "profile: no shared credentials or config file; ecs: ") != NULL,
+		  "%s", err.message);
+	cr_assert(strstr(err.message, "; imds: instance metadata token request answered HTTP "
+				      "403: IMDSv2 is off or refuses this caller (IMDSv1 is never "
+				      "tried))") != NULL, "%s", err.message);
+	hl_creds_provider_free(p);
+	cr_assert_eq(imds_fetches(), 0);
+}
+
+/* Without a profile, a failing ECS endpoint stops the chain: it does not
+ * fall through to the instance role. */
+Test(creds_chain, failing_ecs_does_not_fall_through, .init = start, .fini = stop)
+{
+	const char *env[] = { "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/_ecs/credentials",
+			      "HOME=/nonexistent", NULL };
+	hl_creds_provider *p = chain(env);
+	hl_creds *c = NULL;
+	hl_err err = { 0 };
+
 	admin("/_admin/ecs", "{\"fail\": \"500\"}");
 	cr_assert_eq(hl_creds_provider_get(p, &c, &err), HL_ERR_CREDENTIALS);
 	cr_assert_eq(err.http_status, 500);
 	cr_assert(strstr(err.message, "credentials source ecs: container credentials "
 				      "endpoint 127.0.0.1:") != NULL, "%s", err.message);
+	cr_assert_eq(imds_fetches(), 0);
 	hl_creds_provider_free(p);
 }
 
@@ -438,6 +554,10 @@ Test(creds_chain, default_chain_uses_test_overrides, .init = start, .fini = stop
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
 	unsetenv("AWS_EC2_METADATA_DISABLED");
+	unsetenv("AWS_PROFILE");
+	/* No shared files: a developer's ~/.aws would answer first. */
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent", 1);
 	setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/_ecs/credentials", 1);
 	setenv("HEALER_TEST_ECS_HOST", hl_test_endpoint_hostport(ep), 1);
 	p = hl_creds_provider_new_default(NULL);

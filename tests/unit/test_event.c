@@ -1,7 +1,7 @@
 /* test_event.c - event classification (suite "event", event.h) and the
  * diagnose / guard activities' input handling (suites "diagnose", "guard").
  *
- * Every fixture in ../shared/fixtures/events maps to its expected class.
+ * Every fixture in tests/fixtures/events maps to its expected class.
  * Hostile variants are made by loading a good fixture and changing one
  * field through a dotted path ("detail.configuration.metrics.0.metricStat"),
  * so each test says exactly which field it attacks; each must end as
@@ -18,7 +18,7 @@
 #include "healer/event.h"
 #include "healer/log.h"
 
-#define FIXTURES "../shared/fixtures/events/"
+#define FIXTURES "tests/fixtures/events/"
 #define INSTANCE "i-0abcd1234ef567890"
 #define GROUP "sg-0abcd1234ef567890"
 #define CERT "arn:aws:acm:us-east-1:123456789012:certificate/1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d"

@@ -16,10 +16,16 @@ IMDS  PUT /latest/api/token with X-aws-ec2-metadata-token-ttl-seconds 1..21600
       -> token; GET /latest/meta-data/iam/security-credentials/ -> role name;
       GET /latest/meta-data/iam/security-credentials/<role> -> credentials.
       GETs need X-aws-ec2-metadata-token (missing, unknown or expired: 401).
+      With token_status set (403, 404 or 405) the token PUT answers that
+      status instead, as an instance with IMDS turned off (or a network
+      where something else at 169.254.169.254 refuses) does; the GETs still
+      honour tokens issued before.
 
 Admin: POST /_admin/ecs and POST /_admin/imds with any of
   {"rotate_every_s", "lifetime_s", "fail": "500"|"garbage"|null,
-   "rotate": true, "auth_token" (ECS only), "role_name" (IMDS only)};
+   "rotate": true, "auth_token" (ECS only), "role_name" (IMDS only),
+   "token_status": 403|404|405|null and "forget_tokens": true (IMDS only:
+   the tokens issued so far become unknown, so their next GET is 401)};
   GET of the same path shows the configuration and counters.
 """
 
@@ -79,6 +85,9 @@ class Vendor:
                 if k == 'fail' and v not in (None, '500', 'garbage'):
                     raise HttpError(400, 'fail must be "500", "garbage" or '
                                     'null')
+                if k == 'token_status' and v not in (None, 403, 404, 405):
+                    raise HttpError(400, 'token_status must be 403, 404, '
+                                    '405 or null')
                 new[k] = v
             self.config = new
             if body.get('rotate'):
@@ -186,7 +195,8 @@ class Imds(Service):
 
     def __init__(self, endpoint):
         super().__init__(endpoint)
-        self.vendor = Vendor(endpoint, 'imds', {'role_name': 'healer-worker'})
+        self.vendor = Vendor(endpoint, 'imds', {'role_name': 'healer-worker',
+                                                'token_status': None})
         self.tokens = {}            # token -> expiry (monotonic)
         self.tokens_lock = threading.Lock()
 
@@ -200,9 +210,16 @@ class Imds(Service):
         return [('PUT', r'/latest/api/token', self._put_token),
                 ('GET', base + r'/?', self._list_roles),
                 ('GET', base + r'/([^/]+)', self._get_creds),
-                ('POST', r'/_admin/imds',
-                 lambda req: self.vendor.configure(req.json())),
+                ('POST', r'/_admin/imds', self._configure),
                 ('GET', r'/_admin/imds', lambda req: self.vendor.status())]
+
+    def _configure(self, req):
+        body = req.json()
+        if isinstance(body, dict) and body.get('forget_tokens'):
+            body = {k: v for k, v in body.items() if k != 'forget_tokens'}
+            with self.tokens_lock:
+                self.tokens.clear()
+        return self.vendor.configure(body)
 
     @staticmethod
     def _unauthorized():
@@ -211,6 +228,9 @@ class Imds(Service):
     def _put_token(self, req):
         if req.headers.get('X-Forwarded-For') is not None:
             return Response(403, b'', 'text/plain')
+        refused = self.vendor.config.get('token_status')
+        if refused:
+            return Response(refused, b'', 'text/plain')
         ttl = req.headers.get('X-aws-ec2-metadata-token-ttl-seconds')
         try:
             ttl = int(ttl)
