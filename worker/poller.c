@@ -30,7 +30,6 @@
  * deadline sets stop_polls, and then the count is logged.
  */
 #include <errno.h>
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,7 +59,9 @@ typedef struct poll_req {
 	hl_pool *pool;
 	size_t act;
 	hl_aws_prepared prep;
-	struct curl_slist *headers;
+	/* The request's header list: nodes of our own pointing at prep's
+	 * lines (curl only reads the list), so a request allocates no list. */
+	struct curl_slist headers[HL_AWS_PREPARED_MAX_HEADERS + 2];
 	hl_buf body;
 	char error_type[160];
 	hl_task *task;                  /* an answer being sent; NULL: a poll */
@@ -175,11 +176,7 @@ static poll_req *get_req(poller *p)
 
 static void put_req(poller *p, poll_req *r)
 {
-	for (struct curl_slist *l = r->headers; l; l = l->next)
-		OPENSSL_cleanse(l->data, strlen(l->data));   /* the security token */
-	curl_slist_free_all(r->headers);
-	r->headers = NULL;
-	hl_aws_prepared_free(&r->prep);
+	hl_aws_prepared_free(&r->prep);   /* wipes the lines: the security token */
 	/* Keep small buffers for reuse; give back a large task input. */
 	if (r->body.cap > 64 * 1024)
 		hl_buf_free(&r->body);
@@ -272,12 +269,15 @@ static int start_req(poller *p, poll_req *r, const char *op, const char *body, s
 		put_req(p, r);
 		return rc;
 	}
+	/* curl adds these unless told not to: no 100-continue round trip. */
+	static char no_expect[] = "Expect:", no_accept[] = "Accept:";
+	size_t n = 0;
 	for (size_t i = 0; i < r->prep.n_headers; i++)
-		r->headers = curl_slist_append(r->headers, r->prep.headers[i]);
-	r->headers = curl_slist_append(r->headers, "Expect:");
-	r->headers = curl_slist_append(r->headers, "Accept:");
-	if (!r->headers)
-		abort();
+		r->headers[n++].data = r->prep.headers[i];
+	r->headers[n++].data = no_expect;
+	r->headers[n++].data = no_accept;
+	for (size_t i = 0; i < n; i++)
+		r->headers[i].next = i + 1 < n ? &r->headers[i + 1] : NULL;
 	CURL *e = r->easy;
 	if (!r->configured)
 		configure_easy(r);
@@ -373,8 +373,9 @@ static void enqueue_task(hl_pool *pool, hl_task *t)
 	/* Capacity holds: every queued task had a reserved slot. */
 	pool->queue[(pool->q_head + pool->q_len) % pool->q_cap] = t;
 	pool->q_len++;
-	hl_pool_wake_executor_locked(pool);
+	hl_exec_waiter *w = hl_pool_take_idle_executor_locked(pool);
 	pthread_mutex_unlock(&pool->lock);
+	hl_pool_signal_executor(w);   /* after the unlock: see pool_internal.h */
 }
 
 /* The result of a finished transfer: the parsed response or a typed error. */
@@ -556,6 +557,8 @@ void *hl_poller_main(void *arg)
 	curl_multi_setopt(pool->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(pool->multi, CURLMOPT_TIMERDATA, &p);
 	for (;;) {
+		/* Before reading what wakers publish (hl_pool_wake_poller). */
+		atomic_store(&pool->wake_pending, false);
 		pthread_mutex_lock(&pool->lock);
 		bool stop = pool->stop_polls;
 		bool draining = pool->draining;

@@ -35,27 +35,42 @@ void hl_task_unref(hl_task *t)
 void hl_pool_wake_poller(hl_pool *pool)
 {
 	/* Counts up; the poller reads it back to 0. Cannot block: the count
-	 * would have to reach 2^64 - 2 first. */
-	if (pool->wake_fd >= 0 && !atomic_load(&pool->poller_done))
+	 * would have to reach 2^64 - 2 first. One write per poller turn is
+	 * enough: with a backlog, several answers arrive while the poller
+	 * works, and each write would cost a syscall and an extra turn. */
+	if (pool->wake_fd >= 0 && !atomic_load(&pool->poller_done) &&
+	    !atomic_exchange(&pool->wake_pending, true))
 		(void)eventfd_write(pool->wake_fd, 1);
 }
 
-void hl_pool_wake_executor_locked(hl_pool *pool)
+hl_exec_waiter *hl_pool_take_idle_executor_locked(hl_pool *pool)
 {
 	hl_exec_waiter *w = pool->idle_execs;
 	if (w) {
 		pool->idle_execs = w->next;
 		w->next = NULL;
 		w->woken = true;
-		pthread_cond_signal(&w->cond);
 	}
+	return w;
 }
 
-/* Wakes every idle executor (lock held): they exit. */
+void hl_pool_signal_executor(hl_exec_waiter *w)
+{
+	/* A signal after the unlock may find the executor awake already (a
+	 * spurious wake-up saw `woken`): it then wakes it once for nothing,
+	 * and the executor, seeing woken false, waits again. */
+	if (w)
+		pthread_cond_signal(&w->cond);
+}
+
+/* Wakes every idle executor (lock held): they exit. Signalled under the
+ * lock: an executor that sees executors_exit returns and its waiter is
+ * gone, so no signal may come after the unlock. */
 static void wake_all_executors_locked(hl_pool *pool)
 {
-	while (pool->idle_execs)
-		hl_pool_wake_executor_locked(pool);
+	hl_exec_waiter *w;
+	while ((w = hl_pool_take_idle_executor_locked(pool)))
+		pthread_cond_signal(&w->cond);
 }
 
 static void release_task(hl_pool *pool, hl_task *t, bool wake)

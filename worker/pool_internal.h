@@ -93,6 +93,9 @@ struct hl_pool {
 	hl_task *answers_head, *answers_tail;   /* lock: answers for the poller to send */
 	bool answers_closed;            /* lock: the poller is gone; send yourself */
 	int wake_fd;                    /* eventfd: wakes the poller's epoll_wait */
+	/* A wake-up is written and the poller has not begun its next turn:
+	 * later wakers skip the eventfd write (hl_pool_wake_poller). */
+	atomic_bool wake_pending;
 	atomic_bool poller_done;
 	atomic_llong last_progress_ms;
 
@@ -110,10 +113,19 @@ void hl_task_unref(hl_task *t);
 void hl_pool_release_task(hl_pool *pool, hl_task *t);
 /* The same from the poller thread itself: no wake-up needed. */
 void hl_pool_release_task_nowake(hl_pool *pool, hl_task *t);
+/* Wakes the poller, unless a wake-up is already pending: the poller clears
+ * wake_pending at the top of each turn, before it reads what wakers
+ * publish, so a change made before a skipped write is seen in that turn. */
 void hl_pool_wake_poller(hl_pool *pool);
-/* Wakes the most recently idle executor, if any is idle (lock held): for a
- * task just queued. A busy executor takes queued work before it idles. */
-void hl_pool_wake_executor_locked(hl_pool *pool);
+/* For a task just queued (lock held): takes the most recently idle
+ * executor off the idle stack and marks it woken; NULL when none is idle (a
+ * busy executor takes queued work before it idles). The caller signals it
+ * with hl_pool_signal_executor after unlocking, so the executor does not
+ * wake only to block on the lock the waker still holds. Only for threads
+ * that finish before executors may exit (the poller, joined first in
+ * hl_pool_finish): the waiter lives on the executor's stack. */
+hl_exec_waiter *hl_pool_take_idle_executor_locked(hl_pool *pool);
+void hl_pool_signal_executor(hl_exec_waiter *w);
 
 /* poller.c */
 void *hl_poller_main(void *arg);

@@ -86,11 +86,15 @@ int hl_aws_call_raw(hl_aws_conn *c, const hl_aws_service *svc, const char *op,
 		    const hl_aws_call_opts *opts, hl_err *err) HL_MUST_CHECK;
 
 /* A signed request ready to send by another transport (the poller's curl
- * multi handle). Header strings are owned by `prep`. */
+ * multi handle). Header strings are owned by `prep`: the lines share one
+ * allocation (`block`, wiped on free: it holds the security token). */
+#define HL_AWS_PREPARED_MAX_HEADERS 8
 typedef struct hl_aws_prepared {
 	char url[512];
-	char *headers[8];            /* "Name: value" lines */
+	char *headers[HL_AWS_PREPARED_MAX_HEADERS];   /* "Name: value" lines */
 	size_t n_headers;
+	char *block;
+	size_t block_len;
 } hl_aws_prepared;
 
 int hl_aws_prepare(hl_aws_conn *c, const hl_aws_service *svc, const char *op,

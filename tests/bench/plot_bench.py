@@ -20,8 +20,10 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
-COLORS = {'healer': '#1b7837', 'boto3': '#2166ac', 'node': '#b2182b'}
-LABELS = {'healer': 'healer (C)', 'boto3': 'boto3 (Python)', 'node': 'step-function-worker (Node)'}
+COLORS = {'healer': '#1b7837', 'boto3': '#2166ac', 'node': '#b2182b', 'node-default': '#f4a582'}
+LABELS = {'healer': 'healer (C)', 'boto3': 'boto3 (Python)',
+          'node': 'step-function-worker, keep-alive (Node)',
+          'node-default': 'step-function-worker as shipped (Node)'}
 
 
 def main(argv):
@@ -31,12 +33,14 @@ def main(argv):
         raise SystemExit('plot_bench: gnuplot not found (sudo scripts/install-deps.sh)')
     with open(src) as f:
         bench = json.load(f)
-    kinds = [k for k in ('healer', 'boto3', 'node') if k in bench['workers']]
+    kinds = [k for k in ('healer', 'boto3', 'node', 'node-default') if k in bench['workers']]
+    # node-default runs only some figures (run_bench.py): '-' marks a gap.
+    idle_kinds = [k for k in kinds if bench['workers'][k].get('idle')]
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='healer-plot-')
-    subtitle = '%s run, %d tasks per point, %d CPUs, load average after %s' % (
+    subtitle = '%s run, %d tasks per point, %d CPUs, load average before %s, after %s' % (
         'quick' if bench.get('quick') else 'full', bench['tasks'], bench.get('cpus', 0),
-        '/'.join(bench.get('loadavg_after', [])))
+        '/'.join(bench.get('loadavg_before', [])) or '?', '/'.join(bench.get('loadavg_after', [])))
 
     # CPU per task: rows = slot counts, one column per worker.
     slots = bench['slots']
@@ -45,15 +49,15 @@ def main(argv):
         for s in slots:
             vals = []
             for k in kinds:
-                r = next(x for x in bench['workers'][k]['throughput'] if x['slots'] == s)
-                vals.append('%.4f' % r['cpu_s_per_1000'])   # s/1000 tasks = ms/task
+                r = next((x for x in bench['workers'][k]['throughput'] if x['slots'] == s), None)
+                vals.append('%.4f' % r['cpu_s_per_1000'] if r else '-')   # s/1000 tasks = ms/task
             f.write('%d %s\n' % (s, ' '.join(vals)))
         st = [bench['workers'][k].get('steady') for k in kinds]
         if all(st):
             f.write('"%d, %g/s" %s\n' % (st[0]['slots'], st[0]['rate'],
                                          ' '.join('%.4f' % x['cpu_s_per_1000'] for x in st)))
     # RSS against open polls.
-    for k in kinds:
+    for k in idle_kinds:
         with open(os.path.join(tmp, 'rss_%s.dat' % k), 'w') as f:
             for p in bench['idle_polls']:
                 e = bench['workers'][k]['idle'][str(p)]
@@ -65,7 +69,7 @@ def main(argv):
                 f.write('%d %.1f %.0f\n' % (r['slots'], r['tasks_per_s'], r['endpoint_cpu_pct']))
 
     common = ('set terminal pngcairo size 900,520 font "DejaVu Sans,11"\n'
-              'set grid ytics lc rgb "#dddddd"\nset key top left\n')
+              'set grid ytics lc rgb "#dddddd"\nset key top left\nset datafile missing "-"\n')
     script = [common,
               'set output "%s"\n' % os.path.join(out, 'cpu_per_task.png'),
               'set title "CPU per task (worker process, steady state; lower is better)\\n{/*0.8 %s}"\n'
@@ -87,7 +91,7 @@ def main(argv):
                   '"%s" using 1:2 with linespoints lw 2 pt 7 lc rgb "%s" title "%s VmRSS", '
                   '"%s" using 1:3 with linespoints lw 1 dt 2 pt 6 lc rgb "%s" title "%s RssAnon"'
                   % (os.path.join(tmp, 'rss_%s.dat' % k), COLORS[k], k,
-                     os.path.join(tmp, 'rss_%s.dat' % k), COLORS[k], k) for k in kinds) + '\n',
+                     os.path.join(tmp, 'rss_%s.dat' % k), COLORS[k], k) for k in idle_kinds) + '\n',
               'reset\n', common,
               'set output "%s"\n' % os.path.join(out, 'tasks_slots.png'),
               'set title "Throughput against slots (higher is better; labels: local endpoint CPU %%)'

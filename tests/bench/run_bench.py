@@ -9,7 +9,17 @@ Workers (all doing the same echo activity):
   boto3    tests/bench/boto3_worker.py (Debian python3-boto3, one shared
            client, a thread per slot)
   node     tests/bench/sfw_worker.js (step-function-worker 2.1.0 on aws-sdk
-           v2 from package-lock.json, keep-alive on)
+           v2 from package-lock.json) tuned: keep-alive on with
+           AWS_NODEJS_CONNECTION_REUSE_ENABLED=1, which users must know to set
+  node-default  the same worker exactly as shipped, without that variable:
+           aws-sdk v2's agent then has keepAlive false (lib/http/node.js), so
+           Node closes the connection after every request (a new TCP
+           connection per API call here; a new TLS one against AWS). To keep
+           `make bench` short it runs only the figures connection reuse
+           changes: the backlog at 16 and 64 slots and the steady trickle
+           (NODE_DEFAULT_SLOTS). Its start to first poll, idle polls and
+           signer are node's (the first poll opens a connection either way;
+           an idle poll reconnects once a minute; the signer is the same code).
 
 Figures per worker (build/bench.json holds them all, plus the table):
   cpu_s_per_1000     CPU seconds (user+sys of the worker process) per 1,000
@@ -65,7 +75,13 @@ IDLE_S = 5 if QUICK else 30
 FIRST_POLL_REPS = 3 if QUICK else 7
 STEADY = (64, 50, 4 if QUICK else 10)     # slots, tasks/s, seconds
 SIGV4_S = 1 if QUICK else 2
-ALL_WORKERS = ('healer', 'boto3', 'node')
+ALL_WORKERS = ('healer', 'boto3', 'node', 'node-default')
+# How each worker is named in the table and the plots: `node` is tuned.
+LABELS = {'healer': 'healer', 'boto3': 'boto3', 'node': 'node-keepalive',
+          'node-default': 'node-default'}
+# node-default runs only the figures keep-alive changes (see the docstring).
+NODE_DEFAULT_SLOTS = (16, 64)
+PARTIAL = ('node-default',)
 WORKERS = tuple(w for w in os.environ.get('BENCH_WORKERS', ','.join(ALL_WORKERS)).split(',')
                 if w) or ALL_WORKERS
 SIGV4_BENCH = os.environ.get('SIGV4_BENCH', os.path.join(os.path.dirname(HEALER_BIN), 'bench',
@@ -80,6 +96,7 @@ TOKEN = 'IQoJb3JpZ2luX2VjEBench' + 'A' * 880
 
 _scratch = tempfile.mkdtemp(prefix='healer-bench-')
 workers_started = []    # killed on the way out, whatever happens
+LOAD_BEFORE = []
 
 
 def progress(msg):
@@ -129,8 +146,9 @@ def start_worker(kind, ep, activity, slots, akid=AKID):
         if kind == 'boto3':
             argv = ['/usr/bin/python3', os.path.join(HERE, 'boto3_worker.py')]
         else:
-            env.update({'AWS_NODEJS_CONNECTION_REUSE_ENABLED': '1',
-                        'AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE': '1'})
+            env['AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE'] = '1'
+            if kind == 'node':
+                env['AWS_NODEJS_CONNECTION_REUSE_ENABLED'] = '1'
             argv = ['node', os.path.join(HERE, 'sfw_worker.js')]
     # Output to a file: the kernel work of writing log lines is the
     # worker's, and nothing can block on a full pipe.
@@ -354,6 +372,10 @@ def build_table(res):
                 return r[key]
         return None
 
+    def idle_fig(kind, polls, key):
+        e = res[kind].get('idle', {}).get(str(polls))
+        return e.get(key) if e else None
+
     for slots in (16, 64):
         rows.append(('CPU s / 1000 tasks @%d slots' % slots,
                      {k: tp(k, slots, 'cpu_s_per_1000') for k in res}, False))
@@ -370,14 +392,16 @@ def build_table(res):
     rows.append(('RssAnon MB @64 slots', {k: tp(k, 64, 'rss_anon_mb') for k in res}, False))
     rows.append(('peak RSS MB, %d/s @%d slots' % (STEADY[1], STEADY[0]),
                  {k: res[k]['steady']['vmhwm_mb'] for k in res}, False))
-    rows.append(('start to first poll ms', {k: res[k]['first_poll']['median_ms'] for k in res}, False))
+    rows.append(('start to first poll ms',
+                 {k: res[k]['first_poll']['median_ms'] if 'first_poll' in res[k] else None for k in res},
+                 False))
     for p in IDLE_CPU_POLLS:
         rows.append(('idle CPU %% @%d polls (%d s)' % (p, IDLE_S),
-                     {k: res[k]['idle'][str(p)]['idle_cpu_pct'] for k in res}, None))
+                     {k: idle_fig(k, p, 'idle_cpu_pct') for k in res}, None))
     for p in IDLE_POLLS:
-        rows.append(('RSS MB @%d open polls' % p, {k: res[k]['idle'][str(p)]['rss_mb'] for k in res}, False))
-    rows.append(('RSS KB per extra poll (1->512)', {k: res[k]['rss_kb_per_poll'] for k in res}, False))
-    rows.append(('SigV4 signatures/s/core', {k: res[k]['sigv4_sigs_per_s'] for k in res}, True))
+        rows.append(('RSS MB @%d open polls' % p, {k: idle_fig(k, p, 'rss_mb') for k in res}, False))
+    rows.append(('RSS KB per extra poll (1->512)', {k: res[k].get('rss_kb_per_poll') for k in res}, False))
+    rows.append(('SigV4 signatures/s/core', {k: res[k].get('sigv4_sigs_per_s') for k in res}, True))
     table = []
     for name, vals, hib in rows:
         entry = {'figure': name, 'values': vals, 'ratios': {}}
@@ -391,15 +415,15 @@ def build_table(res):
 
 def print_table(table, kinds):
     peers = [k for k in kinds if k != 'healer']
-    head = '%-34s' % 'figure' + ''.join('%12s' % k for k in kinds) + \
-        ''.join('%14s' % ('%s/healer' % k) for k in peers)
+    head = '%-34s' % 'figure' + ''.join('%15s' % LABELS[k] for k in kinds) + \
+        ''.join('%18s' % ('%s/healer' % LABELS[k]) for k in peers)
     print(head)
     print('-' * len(head))
     for e in table:
-        line = '%-34s' % e['figure'] + ''.join('%12s' % fmt(e['values'].get(k)) for k in kinds)
+        line = '%-34s' % e['figure'] + ''.join('%15s' % fmt(e['values'].get(k)) for k in kinds)
         for k in peers:
             r = e['ratios'].get(k)
-            line += '%14s' % ('' if r is None else '%sx' % r)
+            line += '%18s' % ('' if r is None else '%sx' % r)
         print(line)
 
 
@@ -422,12 +446,12 @@ def targets(res):
         return next(r['cpu_s_per_1000'] for r in res[kind]['throughput'] if r['slots'] == 16)
     def whole(kind):
         return next(r['cpu_s_per_1000_whole_run'] for r in res[kind]['throughput'] if r['slots'] == 16)
-    for peer, goal in (('boto3', 10), ('node', 5)):
+    for peer, goal in (('boto3', 10), ('node', 5), ('node-default', 5)):
         if peer in res:
             r = cpu(peer) / cpu('healer')
             w = whole(peer) / whole('healer')
             st = res[peer]['steady']['cpu_s_per_1000'] / h['steady']['cpu_s_per_1000']
-            out.append(('CPU per task >= %dx lower than %s (16 slots, steady)' % (goal, peer),
+            out.append(('CPU per task >= %dx lower than %s (16 slots)' % (goal, LABELS[peer]),
                         '%.1fx (whole run %.1fx, trickle %.1fx)' % (r, w, st), r >= goal))
     i64 = h['idle']['64']
     out.append(('RSS at 64 polls <= ~15 MB (minimal worker + 4 MB)', '%.1f MB' % i64['rss_mb'],
@@ -449,7 +473,8 @@ def main():
     unknown = set(WORKERS) - set(ALL_WORKERS)
     if unknown:
         raise SystemExit('BENCH_WORKERS: unknown %s' % sorted(unknown))
-    steps = len(WORKERS) * (1 + len(SLOTS) + 2 + len(IDLE_POLLS))
+    steps = sum(1 + len(NODE_DEFAULT_SLOTS) if k in PARTIAL else 1 + len(SLOTS) + 2 + len(IDLE_POLLS)
+                for k in WORKERS)
     step = [0]
 
     def say(msg):
@@ -459,13 +484,19 @@ def main():
     progress('%s run: %d tasks per throughput run, %d s idle windows, workers %s'
              % ('quick' if QUICK else 'full', TASKS, IDLE_S, ', '.join(WORKERS)))
     t_begin = time.time()
+    global LOAD_BEFORE
+    with open('/proc/loadavg') as f:
+        LOAD_BEFORE = f.read().split()[:3]
+    progress('load average before: %s' % ' '.join(LOAD_BEFORE))
     res = {}
     for kind in WORKERS:
         r = {}
-        r['sigv4_sigs_per_s'] = sigv4(kind)
-        say('%s SigV4: %.0f signatures/s/core' % (kind, r['sigv4_sigs_per_s']))
+        partial = kind in PARTIAL
+        if not partial:
+            r['sigv4_sigs_per_s'] = sigv4(kind)
+            say('%s SigV4: %.0f signatures/s/core' % (kind, r['sigv4_sigs_per_s']))
         r['throughput'] = []
-        for slots in SLOTS:
+        for slots in (NODE_DEFAULT_SLOTS if partial else SLOTS):
             t = throughput(kind, slots, TASKS)
             r['throughput'].append(t)
             say('%s throughput @%d slots: %.0f tasks/s, %.3f CPU s/1000 tasks, endpoint %.0f %% CPU'
@@ -473,6 +504,9 @@ def main():
         r['steady'] = steady(kind, *STEADY)
         say('%s steady %d tasks/s @%d slots: %.3f CPU s/1000 tasks, peak RSS %.1f MB'
             % (kind, STEADY[1], STEADY[0], r['steady']['cpu_s_per_1000'], r['steady']['vmhwm_mb']))
+        if partial:
+            res[kind] = r
+            continue
         r['first_poll'] = first_poll(kind, FIRST_POLL_REPS)
         say('%s start to first poll: %.1f ms (median of %d)'
             % (kind, r['first_poll']['median_ms'], FIRST_POLL_REPS))
@@ -498,7 +532,8 @@ def main():
     with open('/proc/loadavg') as f:
         load = f.read().split()[:3]
     out = {'quick': QUICK, 'tasks': TASKS, 'slots': list(SLOTS), 'idle_polls': list(IDLE_POLLS),
-           'idle_s': IDLE_S, 'cpus': os.cpu_count(), 'loadavg_after': load,
+           'idle_s': IDLE_S, 'cpus': os.cpu_count(), 'loadavg_before': LOAD_BEFORE,
+           'loadavg_after': load, 'labels': {k: LABELS[k] for k in res},
            'duration_s': round(time.time() - t_begin, 1),
            'workers': res, 'table': table,
            'targets': [{'target': n, 'value': v, 'ok': ok} for n, v, ok in tg]}

@@ -1,9 +1,10 @@
 'use strict';
 // The Node peer in `make bench`: step-function-worker 2.1.0 (npm, on
 // aws-sdk v2), the activity worker Node users reach for, doing the same
-// echo activity as healer. Configured as its users would for speed:
-// keep-alive on (AWS_NODEJS_CONNECTION_REUSE_ENABLED=1, set by the driver)
-// and `concurrency` pollers.
+// echo activity as healer, with `concurrency` pollers. The driver runs it
+// twice: as shipped ("node-default": aws-sdk v2's agent without keep-alive,
+// a new connection per request) and tuned ("node": keep-alive on with
+// AWS_NODEJS_CONNECTION_REUSE_ENABLED=1, set by the driver).
 //
 // Environment: AWS_ENDPOINT_URL, AWS_REGION (must match the ARN's region:
 // the library checks it), AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
