@@ -261,7 +261,10 @@ static int audit_run(hl_activity_ctx *ctx, json_object *input, json_object **out
 	 * put is keyed per execution and mode, so a Step Functions retry of
 	 * audit (or of anything before it) counts nothing twice. The remediate
 	 * activities could not tell a retried attempt from the final one.
-	 * hl_outcome_record() says which path counts what. */
+	 * The price: when a PutItem's response is lost and the client's own
+	 * retry finds the record, nothing is counted, so the metrics can
+	 * undercount by one then, never overcount (the audit table is the
+	 * record of truth). hl_outcome_record() says which path counts what. */
 	if (!duplicate)
 		hl_outcome_record(&rec);
 	HL_LOG(HL_LOG_INFO, "audit record", HL_LS("execution", rec.execution), HL_LS("at", at),

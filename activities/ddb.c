@@ -180,6 +180,13 @@ int hl_ddb_update_if(hl_aws_conn *c, const hl_ddb_update *u, bool *updated, json
 	json_object_object_add(in, "ExpressionAttributeValues", u->values);
 	if (u->return_new)
 		json_object_object_add(in, "ReturnValues", json_object_new_string("ALL_NEW"));
+	/* A failed condition is told apart by its error code, so one is kept
+	 * even for a caller that passes no err. */
+	hl_err local;
+	if (err == NULL) {
+		hl_err_clear(&local);
+		err = &local;
+	}
 	int rc = hl_aws_call(c, &hl_svc_dynamodb, "UpdateItem", in, &out, NULL, err);
 	if (rc == HL_OK) {
 		*updated = true;

@@ -318,25 +318,10 @@ static json_object *breaker_key_json(const breaker *b)
  * may be NULL). */
 static void read_item(json_object *item, const char *execution, int *count, bool *has_exec)
 {
-	json_object *c = NULL, *n = NULL, *ex = NULL, *ss = NULL;
-	*count = 0;
-	*has_exec = false;
-	if (json_object_object_get_ex(item, "count", &c) && json_object_object_get_ex(c, "N", &n) &&
-	    json_object_is_type(n, json_type_string)) {
-		char *end = NULL;
-		long v = strtol(json_object_get_string(n), &end, 10);
-		if (end && *end == '\0' && v >= 0 && v <= 1000000)
-			*count = (int)v;
-	}
-	if (json_object_object_get_ex(item, "executions", &ex) &&
-	    json_object_object_get_ex(ex, "SS", &ss) && json_object_is_type(ss, json_type_array)) {
-		for (size_t i = 0; i < json_object_array_length(ss); i++) {
-			json_object *e = json_object_array_get_idx(ss, i);
-			if (json_object_is_type(e, json_type_string) &&
-			    strcmp(json_object_get_string(e), execution) == 0)
-				*has_exec = true;
-		}
-	}
+	long long v = 0;
+	/* A count outside 0..10^6 is not one this code wrote: read it as 0. */
+	*count = hl_ddb_get_n(item, "count", &v) && v >= 0 && v <= 1000000 ? (int)v : 0;
+	*has_exec = hl_ddb_ss_contains(item, "executions", execution);
 }
 
 static int breaker_read(hl_aws_conn *c, const char *table, const char *execution, breaker *b,

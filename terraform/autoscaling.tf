@@ -50,6 +50,20 @@ resource "aws_appautoscaling_target" "worker" {
   max_capacity       = var.worker_max_count
 }
 
+# The two policies were separate resources (scale_out, scale_in) before
+# they shared this one: without these blocks an existing stack would create
+# the new addresses and then destroy the old ones, and since a policy is
+# deleted by name, that would delete the policies the new addresses stand for.
+moved {
+  from = aws_appautoscaling_policy.scale_out
+  to   = aws_appautoscaling_policy.worker["backlog-scale-out"]
+}
+
+moved {
+  from = aws_appautoscaling_policy.scale_in
+  to   = aws_appautoscaling_policy.worker["idle-scale-in"]
+}
+
 resource "aws_appautoscaling_policy" "worker" {
   for_each = local.scaling_policies
 

@@ -135,7 +135,9 @@ locals {
 }
 
 resource "aws_cloudwatch_dashboard" "engine" {
-  dashboard_name = var.name
+  # Dashboard names are per account, not per Region: two regional
+  # deployments with the same name must not overwrite each other.
+  dashboard_name = "${var.name}-${local.region}"
   dashboard_body = jsonencode({
     widgets = [for i, w in local.dashboard_widgets : {
       type   = "metric"

@@ -1,7 +1,8 @@
 /* cli_common.h - what the operator commands (cli_status.c, cli_audit.c,
  * cli_replay.c, cli_killswitch.c) share: the AWS client they open with the
  * operator's credentials, argument parsing, error reporting and output.
- * Defined in cli_ops.c; internal to the healer binary (not a public header).
+ * The shared helpers are defined in cli_ops.c, each command in its own
+ * file; internal to the healer binary (not a public header).
  * Single-threaded, like the commands.
  */
 #ifndef HEALER_CLI_COMMON_H

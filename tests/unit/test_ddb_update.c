@@ -67,13 +67,15 @@ static void serve_one(int c)
 		return;
 	pthread_mutex_lock(&S.lock);
 	snprintf(S.request, sizeof(S.request), "%.*s", (int)len, body);
+	int status = S.status;
+	const char *answer = S.body;
 	pthread_mutex_unlock(&S.lock);
 	char head[256];
 	int h = snprintf(head, sizeof(head),
 			 "HTTP/1.1 %d X\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: %zu\r\n"
 			 "Connection: close\r\n\r\n",
-			 S.status, strlen(S.body));
-	if (write(c, head, (size_t)h) < 0 || write(c, S.body, strlen(S.body)) < 0)
+			 status, strlen(answer));
+	if (write(c, head, (size_t)h) < 0 || write(c, answer, strlen(answer)) < 0)
 		return;
 }
 
@@ -172,8 +174,10 @@ static const char *member(json_object *o, const char *path)
 static int send_counter(int status, const char *body, bool return_new, bool *updated, json_object **attrs,
 			hl_err *err)
 {
+	pthread_mutex_lock(&S.lock);   /* the stub thread reads them */
 	S.status = status;
 	S.body = body;
+	pthread_mutex_unlock(&S.lock);
 	hl_err_clear(err);
 	hl_ddb_update u = counter(return_new);
 	return hl_ddb_update_if(conn, &u, updated, attrs, err);
