@@ -12,14 +12,25 @@
  *    `configuration` is a JSON string with ipPermissions). The rules open
  *    to 0.0.0.0/0 or ::/0 that reach port 22 or 3389 (the runbook's two
  *    ports) - tcp ranges covering the port, or protocol -1 - are `before`.
- *    No rule reaching port 22: nothing to do (also what a retry after a
- *    successful run sees once Config has caught up).
- * 3. StartAutomationExecution (GroupId, AutomationAssumeRole from
- *    HEALER_SG_AUTOMATION_ROLE_ARN when set) with a ClientToken derived
- *    from the execution ARN, so a retry of the same execution gets the
- *    same automation back instead of a second one. Wait on
- *    GetAutomationExecution (HEALER_AUTOMATION_POLL_MS, at most
- *    HEALER_AUTOMATION_WAIT_S, cancellation-aware).
+ *    Then this execution's rollback plan is looked up (sg_plan.h: one
+ *    item per execution in the breaker table). No rule reaching port 22
+ *    and no plan: nothing to do. No rule reaching port 22 but a plan: an
+ *    earlier attempt of this execution acted and its answer was lost
+ *    (Step Functions retried the task): follow its automation (the id
+ *    the plan recorded, else StartAutomationExecution with the same
+ *    ClientToken) and answer as that attempt would have, from the plan's
+ *    rules (steps 3-4 with the plan as `before`).
+ * 3. Record the plan first - the rules of `before` the runbook removes
+ *    (with those of an earlier plan of this execution: they may be gone
+ *    already) and their rollback command; if DynamoDB refuses, fail with
+ *    Healer.RemediateSg.PlanUnavailable (the state machine retries it)
+ *    and change nothing. Then StartAutomationExecution (GroupId,
+ *    AutomationAssumeRole from HEALER_SG_AUTOMATION_ROLE_ARN when set)
+ *    with a ClientToken derived from the execution ARN, so a retry of the
+ *    same execution gets the same automation back instead of a second
+ *    one; its id goes into the plan. Wait on GetAutomationExecution
+ *    (HEALER_AUTOMATION_POLL_MS, at most HEALER_AUTOMATION_WAIT_S,
+ *    cancellation-aware).
  * 4. Read the group again, until Config has recorded it at or after the
  *    automation's start (at most HEALER_CONFIG_WAIT_S; Config records
  *    changes with a delay). Rules gone = removed (the rollback command
@@ -28,8 +39,8 @@
  *    escalate naming it.
  * The rollback command is built from validated values only: the group id,
  * protocol names/numbers, integer ports and the two constant CIDRs.
- * Dry run: only the Config read; the reason says which rules the runbook
- * would remove and which it would leave.
+ * Dry run: only the Config read (no plan read or written); the reason
+ * says which rules the runbook would remove and which it would leave.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +51,15 @@
 #include "healer/diagnosis.h"
 #include "healer/ids.h"
 #include "healer/log.h"
+#include "healer/record.h"
+#include "healer/retry.h"
 #include "healer/settings.h"
+#include "healer/sg_plan.h"
 
 #define PREFIX "Healer.RemediateSg"
 #define RUNBOOK "AWS-DisablePublicAccessForSecurityGroup"
 #define OWNER_MESSAGE "I closed port 22 for you. Please use the VPN."
-#define MAX_RULES 64
+#define MAX_RULES HL_SG_MAX_RULES
 #define MAX_MISSING_POLLS 10
 #define WORLD_V4 "0.0.0.0/0"
 #define WORLD_V6 "::/0"
@@ -53,16 +67,13 @@
 typedef struct sg_settings {
 	hl_strlist protected_sgs;
 	const char *role_arn;     /* NULL when unset */
+	const char *table;        /* HEALER_BREAKER_TABLE: where the plan is kept */
 	int poll_ms;
 	int wait_s;
 	int config_wait_s;
 } sg_settings;
 
-typedef struct sg_rule {
-	char proto[8];   /* "-1", "tcp", "udp", "icmp", "icmpv6" or 0..255 */
-	int from, to;    /* -1 when the rule has no ports */
-	bool v6;         /* ::/0, else 0.0.0.0/0 */
-} sg_rule;
+typedef hl_sg_rule sg_rule;     /* sg_plan.h: shared with the recorded plan */
 
 typedef struct sg_rules {
 	size_t n;
@@ -94,6 +105,9 @@ static int load_settings(sg_settings *s, hl_err *err)
 	int rc = hl_setting_str_check("HEALER_SG_AUTOMATION_ROLE_ARN", NULL, 2048, valid_role_arn,
 				      "must be an IAM role ARN (arn:aws:iam::123456789012:role/NAME)",
 				      &s->role_arn, err);
+	if (rc == HL_OK)
+		rc = hl_setting_str_check("HEALER_BREAKER_TABLE", "healer-breaker", 255, hl_valid_table_name,
+					  "must be a DynamoDB table name ([A-Za-z0-9_.-], 3..255)", &s->table, err);
 	if (rc == HL_OK)
 		rc = hl_setting_int("HEALER_AUTOMATION_POLL_MS", 5000, 10, 60000, &s->poll_ms, err);
 	if (rc == HL_OK)
@@ -148,16 +162,6 @@ static bool rules_contain(const sg_rules *rs, const sg_rule *r)
 		if (rule_eq(&rs->r[i], r))
 			return true;
 	return false;
-}
-
-static bool valid_proto(const char *p)
-{
-	static const char *const names[] = { "-1", "tcp", "udp", "icmp", "icmpv6" };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(p, names[i]) == 0)
-			return true;
-	size_t n = strspn(p, "0123456789");
-	return n >= 1 && n <= 3 && p[n] == '\0' && strtol(p, NULL, 10) <= 255;
 }
 
 static void rule_text(const sg_rule *r, char *out, size_t outsz)
@@ -303,7 +307,7 @@ static int parse_configuration(const char *text, sg_rules *rs, char *why, size_t
 		sg_rule r;
 		memset(&r, 0, sizeof(r));
 		const char *proto = hl_json_str(p, "ipProtocol");
-		if (!proto || strlen(proto) >= sizeof(r.proto) || !valid_proto(proto) ||
+		if (!proto || strlen(proto) >= sizeof(r.proto) || !hl_sg_valid_proto(proto) ||
 		    !get_port(p, "fromPort", &r.from) || !get_port(p, "toPort", &r.to)) {
 			snprintf(why, whysz, "ipPermissions[%zu] has an invalid protocol or port", i);
 			rc = HL_ERR_PARSE;
@@ -704,23 +708,59 @@ static void applied_reason(hl_buf *b, const sg_job *j, const sg_plan *plan, cons
 		abort();   /* cannot happen: the buffer's bound is far above this */
 }
 
-/* Runs the runbook, waits for it, reads the group again and reports. */
-static int apply_runbook(const sg_job *j, const sg_state *before, json_object **output)
+/* The run's reason when a retry found the earlier attempt's work done. */
+static void recovered_reason(hl_buf *b, const sg_job *j, const sg_plan *plan, const hl_sg_plan *earlier,
+			     const char *auto_id, const char *status)
+{
+	if (hl_buf_appendf(b, "an earlier attempt of this execution removed ") < 0 ||
+	    append_rules_text(b, plan->removed, plan->n_removed) < 0 ||
+	    hl_buf_appendf(b, " from %s (automation %s %s); recovered from the plan recorded at %s",
+			   j->gid, auto_id, status, earlier->planned_at) < 0)
+		abort();
+}
+
+/* Follows the automation (started here, or by an earlier attempt of this
+ * execution), reads the group again and reports. earlier: this
+ * execution's plan as found before this run wrote its own (NULL if none);
+ * current: the group as this run read it when nothing was open on port 22
+ * any more (the retry that recovers from the plan), else NULL. */
+static int follow_runbook(const sg_job *j, const sg_state *before, const hl_sg_plan *earlier,
+			  const sg_state *current, json_object **output)
 {
 	sg_state after;
 	sg_plan plan;
 	char auto_id[37] = "", status[48] = "", failure[600] = "";
 	double auto_start = 0;
-	bool known = false;
+	bool known = false, recovered = current != NULL;
 	hl_buf reason;
+	hl_err err;
 
 	*output = NULL;
-	HL_GUARD(start_automation(j->ctx, j->conn, j->set, j->gid, j->token, auto_id));
-	HL_LOG(HL_LOG_INFO, "remediate-sg: automation started", HL_LS("execution", j->execution),
-	       HL_LS("group", j->gid), HL_LS("automation", auto_id));
+	if (recovered && earlier->automation_id[0]) {
+		/* Known: follow it; a start could run the runbook anew once the
+		 * token's idempotency window (undocumented) has passed. */
+		hl_strlcpy(auto_id, earlier->automation_id, sizeof(auto_id));
+	} else {
+		HL_GUARD(start_automation(j->ctx, j->conn, j->set, j->gid, j->token, auto_id));
+		HL_LOG(HL_LOG_INFO, "remediate-sg: automation started", HL_LS("execution", j->execution),
+		       HL_LS("group", j->gid), HL_LS("automation", auto_id));
+		hl_err_clear(&err);
+		if ((!earlier || strcmp(earlier->automation_id, auto_id) != 0) &&
+		    hl_sg_plan_set_automation(j->conn, j->set->table, j->execution, auto_id, &err) < 0)
+			/* The plan (the rollback) is on record; the id only spares a
+			 * retry the start call. */
+			HL_LOG(HL_LOG_WARN, "remediate-sg: could not record the automation in the plan",
+			       HL_LS("execution", j->execution), HL_LS("automation", auto_id),
+			       HL_LS("error", err.message));
+	}
 	HL_GUARD(wait_automation(j->ctx, j->conn, j->set, auto_id, status, sizeof(status), failure,
 				 sizeof(failure), &auto_start));
-	HL_GUARD(reread_group(j, before, auto_start, &after, &known));
+	if (current && auto_start > 0 && current->capture_time >= auto_start) {
+		after = *current;
+		known = true;
+	} else {
+		HL_GUARD(reread_group(j, before, auto_start, &after, &known));
+	}
 
 	bool ok_status = strcmp(status, "Success") == 0 || strcmp(status, "CompletedWithSuccess") == 0;
 	make_plan(before, &after, &plan);
@@ -740,16 +780,109 @@ static int apply_runbook(const sg_job *j, const sg_state *before, json_object **
 	json_object_object_add(d, "configFresh", json_object_new_boolean(known));
 	if (closed && plan.n_removed)
 		json_object_object_add(d, "ownerMessage", json_object_new_string(OWNER_MESSAGE));
+	if (earlier)
+		json_object_object_add(d, "planRecordedAt", json_object_new_string(earlier->planned_at));
+	json_object_object_add(d, "recoveredFromPlan", json_object_new_boolean(recovered));
 	hl_buf_init(&reason, 32768);
-	applied_reason(&reason, j, &plan, auto_id, status, failure, known, ok_status);
+	if (recovered && closed && ok_status && plan.n_removed) {
+		recovered_reason(&reason, j, &plan, earlier, auto_id, status);
+	} else {
+		applied_reason(&reason, j, &plan, auto_id, status, failure, known, ok_status);
+		if (earlier && hl_buf_appendf(&reason, " (retry: an earlier attempt of this execution recorded its plan at %s)",
+					      earlier->planned_at) < 0)
+			abort();
+	}
 	hl_remediation_set_reason(out, reason.data);
 	hl_buf_free(&reason);
 	HL_LOG(HL_LOG_INFO, "remediate-sg: automation finished", HL_LS("execution", j->execution),
 	       HL_LS("group", j->gid), HL_LS("automation", auto_id), HL_LS("status", status),
 	       HL_LI("removed", plan.n_removed), HL_LI("remaining", plan.n_remaining),
-	       HL_LB("config_fresh", known));
+	       HL_LB("config_fresh", known), HL_LB("recovered", recovered));
 	*output = out;
 	return HL_OK;
+}
+
+/* A plan read or write that failed: nothing was changed, and Step
+ * Functions retries (Healer.Throttled, or this error in the state's
+ * Retry): never act without the rollback on record. */
+static int plan_fail(const sg_job *j, const char *what, int rc, const hl_err *err)
+{
+	if (rc == HL_ERR_CANCELLED || hl_activity_cancelled(j->ctx))
+		return HL_ERR_CANCELLED;
+	if (err->code == HL_ERR_AWS && hl_retry_is_throttle_code(err->aws_code))
+		return hl_remediation_aws_fail(j->ctx, PREFIX, what, rc, err);
+	return hl_activity_fail(j->ctx, PREFIX ".PlanUnavailable",
+				"%s (DynamoDB table %s): %s: %s; %s not changed", what, j->set->table,
+				hl_status_name(rc), err->message, j->gid);
+}
+
+/* The plan this run records: the rules of `before` the runbook removes. */
+static void plan_of(const sg_job *j, const sg_state *before, hl_sg_plan *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	hl_strlcpy(rec->group, j->gid, sizeof(rec->group));
+	rec->captured_at = before->capture_time;
+	for (size_t i = 0; i < before->rules.n; i++)
+		if (runbook_removes(&before->rules.r[i]))
+			rec->rules[rec->n++] = before->rules.r[i];
+}
+
+/* The state a recorded plan describes: its rules at its Config time. */
+static void plan_state(const hl_sg_plan *p, sg_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->capture_time = p->captured_at;
+	for (size_t i = 0; i < p->n; i++)
+		(void)add_rule(&st->rules, &p->rules[i]);   /* <= MAX_RULES: cannot fail */
+}
+
+/* Not a dry run: look up this execution's plan, then either recover from
+ * it (nothing open on port 22 any more, but an earlier attempt planned a
+ * change), answer nothing to do, or record the plan and run the runbook. */
+static int remediate(const sg_job *j, sg_state *before, json_object **output)
+{
+	hl_sg_plan earlier, rec;
+	bool found = false;
+	hl_err err;
+	int rc;
+
+	*output = NULL;
+	hl_err_clear(&err);
+	rc = hl_sg_plan_read(j->conn, j->set->table, j->execution, j->gid, &earlier, &found, &err);
+	if (rc < 0)
+		return plan_fail(j, "reading the rollback plan (GetItem)", rc, &err);
+	if (!any_covers22(&before->rules)) {
+		if (!found || earlier.n == 0) {
+			*output = nothing_output(j, before);
+			return HL_OK;
+		}
+		sg_state planned;
+		plan_state(&earlier, &planned);
+		HL_LOG(HL_LOG_INFO, "remediate-sg: retry found the plan of an earlier attempt",
+		       HL_LS("execution", j->execution), HL_LS("group", j->gid),
+		       HL_LS("planned_at", earlier.planned_at), HL_LI("rules", earlier.n));
+		return follow_runbook(j, &planned, &earlier, before, output);
+	}
+	/* A retry that still sees rules open (Config lags, or the group was
+	 * opened again) keeps what the earlier attempt planned: those rules
+	 * may be gone already, and their rollback must not be lost. */
+	for (size_t i = 0; found && i < earlier.n; i++)
+		if (add_rule(&before->rules, &earlier.rules[i]) < 0)
+			return hl_activity_fail(j->ctx, PREFIX ".BadConfiguration",
+						"%s: more than %d world-open rules with the earlier plan's", j->gid,
+						MAX_RULES);
+	plan_of(j, before, &rec);
+	const sg_rule *rs[MAX_RULES];
+	for (size_t i = 0; i < rec.n; i++)
+		rs[i] = &rec.rules[i];
+	char *rollback = rollback_command(j->gid, j->region, rs, rec.n);
+	hl_err_clear(&err);
+	rc = hl_sg_plan_write(j->conn, j->set->table, &rec, j->execution, rec.n ? rollback : NULL,
+			      hl_wall_ms(hl_clock_system()), &err);
+	free(rollback);
+	if (rc < 0)
+		return plan_fail(j, "recording the rollback plan (UpdateItem)", rc, &err);
+	return follow_runbook(j, before, found ? &earlier : NULL, NULL, output);
 }
 
 static int sg_run(hl_activity_ctx *ctx, json_object *input, json_object **output)
@@ -797,12 +930,12 @@ static int sg_run(hl_activity_ctx *ctx, json_object *input, json_object **output
 		goto out;
 	} else {
 		HL_GUARD_GOTO(rc, read_group(ctx, j.conn, j.gid, &before), out);
-		if (!any_covers22(&before.rules))
+		if (in.dry_run && !any_covers22(&before.rules))
 			result = nothing_output(&j, &before);
 		else if (in.dry_run)
 			result = dry_run_output(&j, &before);
 		else
-			HL_GUARD_GOTO(rc, apply_runbook(&j, &before, &result), out);
+			HL_GUARD_GOTO(rc, remediate(&j, &before, &result), out);
 	}
 	*output = result;
 	result = NULL;

@@ -3,7 +3,9 @@
 # breaker: one item per "<resource id>#<hour bucket>", incremented with a
 # conditional UpdateItem; expires_at (epoch seconds) lets DynamoDB TTL
 # delete old buckets. TTL is housekeeping only: the hour bucket in the key
-# already resets the count.
+# already resets the count. It also keeps the guard's event claims and
+# blast-radius state, and remediate-sg's rollback plans ("sgplan#...", one
+# per execution, written before the security group is changed).
 #
 # audit: one item per record, hash "execution" / range "at", and the GSI
 # resource-index ("resource" / "at") to list what was done to a resource.

@@ -76,7 +76,8 @@ data "aws_iam_policy_document" "task" {
   }
 
   # guard: the circuit breaker, the duplicate-event claims and the
-  # blast-radius counters and state (all in the breaker table).
+  # blast-radius counters and state; remediate-sg: its rollback plans (all
+  # in the breaker table).
   statement {
     sid       = "CircuitBreaker"
     actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]

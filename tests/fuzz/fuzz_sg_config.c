@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const sg_rule *ptrs[MAX_RULES];
 		for (size_t i = 0; i < rs.n; i++) {
 			const sg_rule *r = &rs.r[i];
-			if (!valid_proto(r->proto) || r->from < -1 || r->from > 65535 || r->to < -1 || r->to > 65535)
+			if (!hl_sg_valid_proto(r->proto) || r->from < -1 || r->from > 65535 || r->to < -1 || r->to > 65535)
 				fuzz_fail("sg config", "a rule with an invalid protocol or port");
 			if (!rule_covers(r, 22) && !rule_covers(r, 3389))
 				fuzz_fail("sg config", "a rule reaching neither 22 nor 3389");

@@ -327,6 +327,24 @@ def sg_config_corpus():
         {'ipProtocol': "tcp'; rm -rf /", 'fromPort': 22, 'toPort': 22, 'ipRanges': ['0.0.0.0/0']}]))
 
 
+def sg_plan_corpus():
+    def rule(proto, port, cidr):
+        return {'M': {'ipProtocol': {'S': proto}, 'fromPort': {'N': str(port)},
+                      'toPort': {'N': str(port)}, 'cidr': {'S': cidr}}}
+    item = {'pk': {'S': 'sgplan#' + hashlib.sha256(EXEC.encode()).hexdigest()},
+            'execution': {'S': EXEC}, 'groupId': {'S': GROUP},
+            'rules': {'L': [rule('tcp', 22, '0.0.0.0/0'), rule('tcp', 3389, '::/0')]},
+            'rollback': {'S': f"aws ec2 authorize-security-group-ingress --group-id {GROUP} "
+                              "--ip-permissions '[]'"},
+            'plannedAt': {'S': '2026-11-27T09:00:00.123Z'}, 'capturedAt': {'N': '1795770000.500'},
+            'automationExecutionId': {'S': '0123abcd-0123-4567-89ab-0123456789ab'},
+            'expires_at': {'N': '1797000000'}}
+    write('sg_plan', 'plan.json', item)
+    write('sg_plan', 'empty.json', dict(item, rules={'L': []}))
+    write('sg_plan', 'hostile.json', dict(item, rules={'L': [
+        rule("tcp'; rm -rf /", 22, '0.0.0.0/0'), rule('tcp', 99999, '10.0.0.0/8')]}))
+
+
 def acm_cert_corpus():
     cert = {'CertificateArn': CERT, 'DomainName': 'www.example.com',
             'SubjectAlternativeNames': ['www.example.com', 'example.com'],
@@ -374,6 +392,7 @@ def main():
     record_corpus(events)
     disk_report_corpus()
     sg_config_corpus()
+    sg_plan_corpus()
     acm_cert_corpus()
     total = sum(len(files) for _, _, files in os.walk(CORPUS))
     digest = hashlib.sha256()

@@ -25,6 +25,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'local'))
+from dynalite import Dynalite  # noqa: E402
 from harness import LocalAWS  # noqa: E402
 
 from workers import ActivityResult as Result  # noqa: E402
@@ -47,15 +48,24 @@ FAST = {'HEALER_SSM_POLL_MS': '10', 'HEALER_AUTOMATION_POLL_MS': '10',
         'HEALER_ACM_POLL_MS': '10', 'HEALER_CONFIG_WAIT_S': '2'}
 
 
+BREAKER_TABLE = 'healer-breaker'     # remediate-sg keeps its plan there
+
+
 @pytest.fixture(scope='module')
 def endpoint():
-    with LocalAWS() as aws:
+    with LocalAWS() as aws, Dynalite() as ddb:
+        ddb.create_table(BREAKER_TABLE, 'pk')
+        aws.ddb = ddb
         yield aws
 
 
 @pytest.fixture
 def aws(endpoint):
     endpoint.reset()
+    ddb = endpoint.ddb
+    for item in ddb.scan(BREAKER_TABLE):
+        ddb.client().delete_item(TableName=BREAKER_TABLE,
+                                 Key={'pk': item['pk']})
     yield endpoint
 
 
@@ -68,6 +78,7 @@ def run(aws, activity, payload, dry_run=False, env=None, raw=None):
         e = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': tmp,
              'AWS_EC2_METADATA_DISABLED': 'true', 'AWS_MAX_ATTEMPTS': '2'}
         e.update(aws.env())
+        e.update(aws.ddb.env(HEALER_BREAKER_TABLE=BREAKER_TABLE))
         e.update(FAST)
         e.update(env or {})
         args = [HEALER_BIN, 'run-activity', activity, '--input', path]
@@ -838,6 +849,7 @@ def test_sg_dry_run(aws):
     assert ops(aws) == ['BatchGetResourceConfig']
     assert automations(aws) == []
     assert len(group_state(aws)['ipPermissions']) == 2
+    assert plan_item(aws) is None, 'a dry run records no plan'
 
 
 def test_sg_protected_group_is_refused_without_any_call(aws):
@@ -869,16 +881,180 @@ def test_sg_nothing_open_is_nothing_to_do(aws):
     assert out['reason'] == (f'no rule of {GROUP} is open to the world on '
                              'port 22 (AWS Config): nothing to do')
     assert automations(aws) == []
+    assert plan_item(aws) is None
 
 
-def test_sg_retry_of_the_same_execution(aws):
+def plan_item(aws, execution=EXECUTION):
+    """remediate-sg's plan of `execution` in the breaker table, or None."""
+    key = 'sgplan#' + hashlib.sha256(execution.encode()).hexdigest()
+    return aws.ddb.get_item(BREAKER_TABLE, {'pk': {'S': key}})
+
+
+def test_sg_plan_is_recorded_before_the_automation(aws):
+    add_group(aws, [tcp(22, v6=True), tcp(3389), tcp(443)])
+    t0 = time.time()
+    res = run(aws, 'remediate-sg', sg_input())
+    assert res.rc == 0, res
+    item = plan_item(aws)
+    assert item is not None
+    assert item['execution'] == {'S': EXECUTION}
+    assert item['groupId'] == {'S': GROUP}
+    rules = [{k: next(iter(v.values())) for k, v in r['M'].items()}
+             for r in item['rules']['L']]
+    assert rules == [
+        {'ipProtocol': 'tcp', 'fromPort': '22', 'toPort': '22',
+         'cidr': '0.0.0.0/0'},
+        {'ipProtocol': 'tcp', 'fromPort': '22', 'toPort': '22',
+         'cidr': '::/0'},
+        {'ipProtocol': 'tcp', 'fromPort': '3389', 'toPort': '3389',
+         'cidr': '0.0.0.0/0'}]
+    # The rollback on record is the one answered (all three were removed).
+    assert item['rollback'] == {'S': res.output['rollback']}
+    (a,) = automations(aws)
+    assert item['automationExecutionId'] == {'S': a['id']}
+    # TTL: two weeks (housekeeping only; dynalite does not expire items).
+    ttl = int(item['expires_at']['N'])
+    assert t0 + 14 * DAY - 5 <= ttl <= time.time() + 14 * DAY + 5
+    assert res.output['details']['recoveredFromPlan'] is False
+    assert 'planRecordedAt' not in res.output['details']
+
+
+def test_sg_retry_after_a_lost_answer_keeps_the_rollback(aws):
+    """The first attempt runs the automation and its answer is lost (Step
+    Functions then retries the task with the same execution): the retry
+    finds nothing open, and must still report what the engine removed and
+    how to put it back."""
+    add_group(aws, [tcp(22, v6=True), tcp(443)])
+    first = run(aws, 'remediate-sg', sg_input())     # answer "lost"
+    assert first.rc == 0, first
+    assert first.output['verified'] is True
+    assert [p['fromPort'] for p in group_state(aws)['ipPermissions']] == [443]
+
+    second = run(aws, 'remediate-sg', sg_input())
+    assert second.rc == 0, second
+    out, d = second.output, second.output['details']
+    assert out['applied'] is True and out['verified'] is True
+    assert out['escalate'] is False
+    assert d['removed'] == first.output['details']['removed']
+    assert [r['rule'] for r in d['removed']] == [
+        'tcp 22 from 0.0.0.0/0', 'tcp 22 from ::/0']
+    assert out['rollback'] == first.output['rollback']
+    assert out['after']['worldOpenRules'] == []
+    assert d['recoveredFromPlan'] is True
+    planned_at = plan_item(aws)['plannedAt']['S']
+    assert d['planRecordedAt'] == planned_at
+    assert d['ownerMessage'] == first.output['details']['ownerMessage']
+    (a,) = automations(aws)
+    assert d['automationExecutionId'] == a['id']
+    assert d['automationStatus'] == 'Success'
+    assert out['reason'] == (
+        'an earlier attempt of this execution removed tcp 22 from '
+        f'0.0.0.0/0, tcp 22 from ::/0 from {GROUP} (automation {a["id"]} '
+        f'Success); recovered from the plan recorded at {planned_at}')
+    # Exactly one automation, started once: the retry followed the one the
+    # plan names instead of starting it again.
+    assert a['starts'] == 1
+    assert ops(aws).count('StartAutomationExecution') == 1
+
+
+def test_sg_retry_without_a_recorded_automation_asks_with_the_token(aws):
+    """The plan is on record but the automation id is not (the worker died
+    between the start and recording it): the retry asks SSM with the same
+    ClientToken and gets the same automation back, not a second one."""
     add_group(aws, [tcp(22)])
     first = run(aws, 'remediate-sg', sg_input())
+    assert first.rc == 0, first
+    item = plan_item(aws)
+    del item['automationExecutionId']
+    aws.ddb.put_item(BREAKER_TABLE, item)
     second = run(aws, 'remediate-sg', sg_input())
-    assert first.rc == 0 and second.rc == 0, (first, second)
-    assert first.output['verified'] is True
-    assert second.output['applied'] is False
-    assert second.output['verified'] is True
+    assert second.rc == 0, second
+    assert second.output['applied'] is True
+    assert second.output['rollback'] == first.output['rollback']
+    (a,) = automations(aws)
+    assert a['starts'] == 2
+    assert second.output['details']['automationExecutionId'] == a['id']
+
+
+def test_sg_worker_killed_while_the_automation_runs(aws):
+    """SIGKILL after the automation started and before it ended: the retry
+    (same execution) follows that automation to its end and reports the
+    removed rules; one automation in all."""
+    add_group(aws, [tcp(22)])
+    aws.admin('POST', '/_admin/ssm/automation', {'pendingPolls': 10 ** 6})
+    tmp = tempfile.mkdtemp(prefix='healer-remediate-')
+    try:
+        path = os.path.join(tmp, 'input.json')
+        with open(path, 'w') as f:
+            json.dump(sg_input(), f)
+        e = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'HOME': tmp,
+             'AWS_EC2_METADATA_DISABLED': 'true', 'AWS_MAX_ATTEMPTS': '2'}
+        e.update(aws.env())
+        e.update(aws.ddb.env(HEALER_BREAKER_TABLE=BREAKER_TABLE))
+        e.update(FAST)
+        proc = subprocess.Popen(
+            [HEALER_BIN, 'run-activity', 'remediate-sg', '--input', path],
+            env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while not automations(aws) or automations(aws)[0]['polls'] < 2:
+                assert proc.poll() is None, 'the first attempt ended'
+                assert time.monotonic() < deadline, 'no automation started'
+                time.sleep(0.02)
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    assert group_state(aws)['ipPermissions'], 'the runbook has not run yet'
+    aws.admin('POST', '/_admin/ssm/automation', {'pendingPolls': 1})
+    res = run(aws, 'remediate-sg', sg_input())
+    assert res.rc == 0, res
+    out = res.output
+    assert out['applied'] is True and out['verified'] is True
+    assert [r['rule'] for r in out['details']['removed']] == [
+        'tcp 22 from 0.0.0.0/0']
+    assert json.loads(shlex.split(out['rollback'])[-1]) == [
+        {'IpProtocol': 'tcp', 'FromPort': 22, 'ToPort': 22,
+         'IpRanges': [{'CidrIp': '0.0.0.0/0'}]}]
+    (a,) = automations(aws)
+    assert out['details']['automationExecutionId'] == a['id']
+    assert out['details']['planRecordedAt'] == plan_item(aws)['plannedAt']['S']
+    assert group_state(aws)['ipPermissions'] == []
+
+
+def test_sg_retry_of_a_group_opened_again_keeps_the_first_rollback(aws):
+    """Between the attempts someone opens port 22 again (another rule):
+    the ClientToken gives back the finished automation, which does not run
+    again, so the new rule stays (escalate); the rule the engine removed
+    stays in the answer and its rollback."""
+    add_group(aws, [tcp(22)])
+    first = run(aws, 'remediate-sg', sg_input())
+    assert first.rc == 0 and first.output['verified'] is True, first
+    add_group(aws, [tcp(22, v4=False, v6=True)])
+    res = run(aws, 'remediate-sg', sg_input())
+    assert res.rc == 0, res
+    out, d = res.output, res.output['details']
+    assert out['applied'] is True and out['escalate'] is True
+    assert [r['rule'] for r in d['removed']] == ['tcp 22 from 0.0.0.0/0']
+    assert [r['rule'] for r in d['remaining']] == ['tcp 22 from ::/0']
+    assert out['rollback'] == first.output['rollback']
+    assert len(automations(aws)) == 1
+    assert 'recorded its plan at' in out['reason']
+
+
+def test_sg_nothing_open_without_a_plan_is_still_nothing_to_do(aws):
+    """Another execution's plan is not this one's."""
+    add_group(aws, [tcp(22)])
+    other = dict(sg_input(), execution=EXECUTION + '-other')
+    assert run(aws, 'remediate-sg', other).output['verified'] is True
+    res = run(aws, 'remediate-sg', sg_input())
+    assert res.rc == 0, res
+    assert res.output['applied'] is False
+    assert res.output['reason'] == (f'no rule of {GROUP} is open to the '
+                                    'world on port 22 (AWS Config): nothing '
+                                    'to do')
+    assert plan_item(aws) is None
     assert len(automations(aws)) == 1
 
 
@@ -957,6 +1133,123 @@ def test_sg_throttled(aws):
     finally:
         aws.clear_faults()
     expect_error(res, 'Healer.Throttled', 'BatchGetResourceConfig')
+
+
+class DynamoFaults:
+    """A proxy in front of dynalite (which has no fault injection) that
+    answers the listed DynamoDB operations with an error and forwards
+    everything else unchanged. 127.0.0.1 only; stopped with the context."""
+
+    def __init__(self, upstream, fail, status=500,
+                 code='InternalServerError'):
+        import http.client
+        import http.server
+        import threading
+        target = upstream.split('//', 1)[1]
+        proxy = self
+        self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers['Content-Length']))
+                op = self.headers.get('X-Amz-Target', '').split('.')[-1]
+                proxy.seen.append(op)
+                if op in fail:
+                    data = json.dumps({
+                        '__type': f'com.amazonaws.dynamodb.v20120810#{code}',
+                        'message': 'injected by the test'}).encode()
+                    self.send_response(status)
+                    self.send_header('Content-Type',
+                                     'application/x-amz-json-1.0')
+                    self.send_header('Content-Length', str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                conn = http.client.HTTPConnection(target, timeout=30)
+                conn.request('POST', self.path, body, dict(self.headers))
+                up = conn.getresponse()
+                data = up.read()
+                self.send_response(up.status)
+                for k, v in up.getheaders():
+                    if k.lower() not in ('content-length', 'connection',
+                                         'transfer-encoding', 'date',
+                                         'server'):
+                        self.send_header(k, v)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                conn.close()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(('127.0.0.1', 0),
+                                                      Handler)
+        self.url = f'http://127.0.0.1:{self.server.server_address[1]}'
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def test_sg_plan_write_failure_changes_nothing(aws):
+    """DynamoDB refuses the plan: no automation, the group untouched, and
+    an error the state machine retries."""
+    add_group(aws, [tcp(22)])
+    with DynamoFaults(aws.ddb.url, {'UpdateItem'}) as proxy:
+        res = run(aws, 'remediate-sg', sg_input(),
+                  env={'AWS_ENDPOINT_URL_DYNAMODB': proxy.url})
+    expect_error(res, 'Healer.RemediateSg.PlanUnavailable',
+                 'recording the rollback plan (UpdateItem)',
+                 'InternalServerError', f'{GROUP} not changed')
+    assert proxy.seen[0] == 'GetItem' and 'UpdateItem' in proxy.seen
+    assert automations(aws) == []
+    assert not MUTATING & set(ops(aws))
+    assert len(group_state(aws)['ipPermissions']) == 1
+    assert plan_item(aws) is None
+    # The engine retries exactly this error on RemediateSg.
+    asl = json.loads(re.sub(r'\$\{[a-z_]+\}', '1', pathlib.Path(
+        REPO, 'statemachines', 'engine.asl.json').read_text()))
+    retried = [e for r in asl['States']['RemediateSg']['Retry']
+               for e in r['ErrorEquals']]
+    assert 'Healer.RemediateSg.PlanUnavailable' in retried
+    # Once DynamoDB answers, the retry acts and the plan is on record.
+    res = run(aws, 'remediate-sg', sg_input())
+    assert res.rc == 0 and res.output['verified'] is True, res
+    assert plan_item(aws)['rollback'] == {'S': res.output['rollback']}
+
+
+def test_sg_plan_write_throttled_is_retried_as_throttling(aws):
+    add_group(aws, [tcp(22)])
+    with DynamoFaults(aws.ddb.url, {'UpdateItem'}, status=400,
+                      code='ProvisionedThroughputExceededException') as proxy:
+        res = run(aws, 'remediate-sg', sg_input(),
+                  env={'AWS_ENDPOINT_URL_DYNAMODB': proxy.url,
+                       'AWS_MAX_ATTEMPTS': '1'})
+    expect_error(res, 'Healer.Throttled', 'UpdateItem')
+    assert automations(aws) == []
+
+
+def test_sg_plan_unreadable_on_a_retry_changes_nothing(aws):
+    """DynamoDB unreachable: the run cannot tell a retry from a first
+    attempt, so it neither acts nor answers "nothing to do"."""
+    add_group(aws, [])
+    res = run(aws, 'remediate-sg', sg_input(),
+              env={'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:9'})
+    expect_error(res, 'Healer.RemediateSg.PlanUnavailable',
+                 'reading the rollback plan (GetItem)')
+    add_group(aws, [tcp(22)])
+    res = run(aws, 'remediate-sg', sg_input(),
+              env={'AWS_ENDPOINT_URL_DYNAMODB': 'http://127.0.0.1:9'})
+    expect_error(res, 'Healer.RemediateSg.PlanUnavailable')
+    assert automations(aws) == []
 
 
 # ============================================================================

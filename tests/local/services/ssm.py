@@ -31,8 +31,10 @@ Automation
   that is not there is skipped; in a non-default VPC (defaultVpc false)
   the first missing one fails the automation with InvalidPermission.NotFound
   (as AWS documents).  Rules for all traffic or port ranges stay.
-  ClientToken: the same token with the same document and parameters returns
-  the same execution; with others, IdempotentParameterMismatch.
+  ClientToken (case-insensitive, as AWS documents): the same token with the
+  same document and parameters returns the same execution without running
+  it again (its "starts" counts the calls); with others,
+  IdempotentParameterMismatch.
   POST /_admin/ssm/automation {"pendingPolls" (1), "notFoundPolls" (0),
   "outcome" (null | "Failed" | "TimedOut" | "Cancelled": end so without
   touching the group)}; GET /_admin/ssm/automations lists executions.
@@ -435,8 +437,10 @@ class SSM(Service):
         fingerprint = json.dumps([name, params], sort_keys=True)
         with self.lock:
             token = p.get('ClientToken')
-            if token and token in self.tokens:
-                aid, fp = self.tokens[token]
+            # AWS: the token "is case insensitive".
+            key = token.lower() if token else None
+            if key and key in self.tokens:
+                aid, fp = self.tokens[key]
                 if fp != fingerprint:
                     raise _err('IdempotentParameterMismatch',
                                'The ClientToken was already used with '
@@ -456,8 +460,8 @@ class SSM(Service):
                 'clientToken': token, 'status': 'InProgress',
                 'start': time.time(), 'end': None, 'failure': None,
                 'polls': 0, 'starts': 1, 'revoked': []}
-            if token:
-                self.tokens[token] = (aid, fingerprint)
+            if key:
+                self.tokens[key] = (aid, fingerprint)
             return {'AutomationExecutionId': aid}
 
     def _run_runbook(self, a):
