@@ -56,6 +56,7 @@
 #include "healer/killswitch.h"
 #include "healer/log.h"
 #include "healer/outcome_metrics.h"
+#include "healer/record.h"
 #include "healer/recovery.h"
 #include "healer/settings.h"
 
@@ -152,8 +153,11 @@ fail:
 static int guard_init(hl_err *err)
 {
 	guard_settings s;
+	const char *ca_bundle;   /* the blast-radius alert goes to Slack */
 	int rc = guard_settings_load(&s, err);
 	guard_settings_free(&s);
+	if (rc == HL_OK)
+		rc = hl_webapi_ca_bundle(true, &ca_bundle, err);
 	return rc;
 }
 

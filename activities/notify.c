@@ -70,7 +70,9 @@ static int read_settings(notify_settings *s, hl_err *err)
 static int notify_init(hl_err *err)
 {
 	notify_settings s;
+	const char *ca_bundle;
 	HL_GUARD(read_settings(&s, err));
+	HL_GUARD(hl_webapi_ca_bundle(true, &ca_bundle, err));
 	if ((s.token != NULL) != (s.channel != NULL))
 		HL_LOG(HL_LOG_WARN, "notify: Slack is partly configured; alerts will be skipped",
 		       HL_LB("token", s.token != NULL), HL_LB("channel", s.channel != NULL));

@@ -606,7 +606,10 @@ int hl_webapi_init(hl_webapi *w, const char *ca_file, hl_err *err)
 
 int hl_webapi_init_opts(hl_webapi *w, const hl_webapi_opts *opts, hl_err *err)
 {
-	HL_GUARD(hl_webapi_init(w, opts->ca_file, err));
+	const char *ca_file = opts->ca_file;
+	if (!ca_file)
+		HL_GUARD(hl_webapi_ca_bundle(false, &ca_file, err));
+	HL_GUARD(hl_webapi_init(w, ca_file, err));
 	if (opts->timeout_ms > 0)
 		w->timeout_ms = opts->timeout_ms;
 	if (opts->max_attempts > 0)

@@ -161,7 +161,9 @@ static int read_settings(recover_settings *s, hl_err *err)
 static int recover_init(hl_err *err)
 {
 	recover_settings s;
-	return read_settings(&s, err);
+	const char *ca_bundle;
+	HL_GUARD(read_settings(&s, err));
+	return hl_webapi_ca_bundle(true, &ca_bundle, err);
 }
 
 static bool ctx_sleep(void *arg, long ms)

@@ -79,7 +79,9 @@ static int ticket_init(hl_err *err)
 {
 	ticket_settings s;
 	bool configured;
+	const char *ca_bundle;
 	HL_GUARD(read_settings(&s, &configured, err));
+	HL_GUARD(hl_webapi_ca_bundle(true, &ca_bundle, err));
 	if (!configured && (s.url || s.email || s.token || s.project))
 		HL_LOG(HL_LOG_WARN, "ticket: Jira is partly configured; tickets will be skipped",
 		       HL_LB("url", s.url != NULL), HL_LB("email", s.email != NULL),

@@ -3,7 +3,7 @@
  * The handle keeps its connection cache between requests (keep-alive), so a
  * thread that calls the same endpoint again pays no new TCP or TLS
  * handshake. TLS verification is always on; only the trusted CA bundle can
- * be changed. The response body is collected into an hl_buf whose max is the
+ * be changed, and a given bundle is the whole trust store (no CA directory). The response body is collected into an hl_buf whose max is the
  * request's bound: a larger body aborts the transfer with HL_ERR_TOO_LARGE.
  */
 #include <curl/curl.h>
@@ -204,8 +204,12 @@ int hl_http_perform(hl_http *h, const hl_http_request *req, hl_http_response *re
 	curl_easy_setopt(c, CURLOPT_MAXAGE_CONN, HL_HTTP_MAXAGE_CONN_S);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (h->ca_file)
+	if (h->ca_file) {
+		/* The bundle replaces the system store: CAINFO alone would leave a
+		 * CA directory built into libcurl (Debian's /etc/ssl/certs) trusted. */
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : 10000L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 3000L);

@@ -40,7 +40,9 @@ typedef struct hl_http_response {
 
 typedef struct hl_http hl_http;
 
-/* ca_file: a PEM bundle to trust instead of the system store, or NULL. */
+/* ca_file: a PEM bundle to trust instead of the system store (set as
+ * CURLOPT_CAINFO with CURLOPT_CAPATH cleared, so no built-in CA directory
+ * is trusted beside it), or NULL for the system store. */
 hl_http *hl_http_new(const char *ca_file);
 void hl_http_free(hl_http *h);     /* accepts NULL */
 

@@ -33,7 +33,7 @@ typedef struct hl_jira_config {
 	const char *base_url;       /* hl_valid_api_base_url; trailing '/' ignored */
 	const char *email;
 	const char *api_token;      /* secret: only its base64 form is kept, wiped on free */
-	const char *ca_file;        /* NULL = system store */
+	const char *ca_file;        /* NULL = HEALER_CA_BUNDLE, else system store */
 	long timeout_ms;            /* per attempt; 0 = 10 s */
 	int max_attempts;           /* 0 = 3 */
 	long backoff_base_ms;       /* 0 = 250 */

@@ -149,7 +149,7 @@ void hl_webapi_free(hl_webapi *w);
 /* What a web API client's config (hl_jira_config, hl_slack_config) sets of
  * its hl_webapi; a 0 / NULL member keeps hl_webapi_init's default. */
 typedef struct hl_webapi_opts {
-	const char *ca_file;        /* NULL = system store */
+	const char *ca_file;        /* NULL = HEALER_CA_BUNDLE, else system store */
 	long timeout_ms;
 	int max_attempts;
 	long backoff_base_ms;
@@ -165,8 +165,23 @@ typedef struct hl_webapi_opts {
 			   .max_retry_after_ms = (cfg)->max_retry_after_ms, .sleep = (cfg)->sleep,       \
 			   .sleep_arg = (cfg)->sleep_arg })
 
-/* hl_webapi_init with opts->ca_file, then the other members that are set. */
+/* hl_webapi_init with opts->ca_file (when NULL, the HEALER_CA_BUNDLE
+ * setting: hl_webapi_ca_bundle without the file check), then the other
+ * members that are set. The Jira and Slack clients are made here, so both
+ * trust the same CAs. */
 int hl_webapi_init_opts(hl_webapi *w, const hl_webapi_opts *opts, hl_err *err) HL_MUST_CHECK;
+
+/* HEALER_CA_BUNDLE: a PEM file of CA certificates the Jira and Slack
+ * clients trust INSTEAD OF the system store (hl_http: CURLOPT_CAINFO with
+ * no CA directory); AWS_CA_BUNDLE does not apply to them. *path = the value,
+ * or NULL when unset or empty (the system store). With check_file, the
+ * file must also be a readable regular file of at most 4 MiB holding at
+ * least one PEM certificate and nothing OpenSSL cannot read: the check the
+ * init hooks of the activities calling Jira or Slack make at worker start.
+ * Errors: HL_ERR_CONFIG, the message starting "HEALER_CA_BUNDLE: " and
+ * naming the path and the reason. Reads the environment and the file only:
+ * safe from any thread. */
+int hl_webapi_ca_bundle(bool check_file, const char **path, hl_err *err) HL_MUST_CHECK;
 
 /* A copy of a base URL without its trailing '/'s (the caller frees it). */
 char *hl_webapi_base_url(const char *url);

@@ -28,7 +28,7 @@
 typedef struct hl_slack_config {
 	const char *base_url;       /* e.g. https://slack.com/api (hl_valid_api_base_url) */
 	const char *token;          /* secret */
-	const char *ca_file;        /* NULL = system store */
+	const char *ca_file;        /* NULL = HEALER_CA_BUNDLE, else system store */
 	long timeout_ms;            /* per attempt; 0 = 10 s */
 	int max_attempts;           /* 0 = 3 */
 	long backoff_base_ms;       /* 0 = 250 */
