@@ -60,6 +60,7 @@ hl_answer_next hl_answer_after_attempt(hl_pool *pool, hl_task *t, int rc, const 
 	int attempt = ++t->answer_attempts;
 
 	if (rc == HL_OK) {
+		atomic_store(&t->settled, true);
 		HL_LOG(HL_LOG_INFO, "task answered", HL_LS("activity", a->cfg->name),
 		       HL_LS("token", t->token_hash), HL_LS("result", t->answer_what),
 		       HL_LI("duration_ms", hl_mono_ms(clock) - t->received_mono_ms),
@@ -67,6 +68,7 @@ hl_answer_next hl_answer_after_attempt(hl_pool *pool, hl_task *t, int rc, const 
 		return HL_ANSWER_DONE;
 	}
 	if (rc == HL_ERR_AWS && settled_code(err->aws_code)) {
+		atomic_store(&t->settled, true);
 		/* After a retry: our earlier attempt most likely landed. On
 		 * the first attempt: Step Functions gave up on the task. */
 		HL_LOG(attempt > 1 ? HL_LOG_INFO : HL_LOG_WARN,
@@ -90,6 +92,7 @@ hl_answer_next hl_answer_after_attempt(hl_pool *pool, hl_task *t, int rc, const 
 void hl_answer_give_up(hl_pool *pool, hl_task *t, const hl_err *err)
 {
 	act_state *a = &pool->acts[t->act];
+	atomic_store(&t->settled, true);
 	atomic_fetch_add(&pool->results_undelivered, 1);
 	HL_LOG(HL_LOG_ERROR, "could not deliver the task's answer; the state will time out and retry",
 	       HL_LS("activity", a->cfg->name), HL_LS("token", t->token_hash),

@@ -1,11 +1,16 @@
 /* heartbeat.c - the heartbeat thread: SendTaskHeartbeat for every held task
- * (queued or running) once per its activity's interval.
+ * (queued, running, or its answer still being sent) once per its
+ * activity's interval.
  *
  * Each turn collects the due tasks under the lock (taking a reference to
  * each), then sends outside it. TaskTimedOut / TaskDoesNotExist /
  * InvalidToken mean Step Functions no longer wants the task: the thread
  * sets the task's cancelled flag (the activity sees it) and claims its
- * answer so nothing is ever sent for it.
+ * answer so nothing is ever sent for it. A task whose answer is claimed
+ * but not settled (being sent, or waiting for a retry) is heartbeated
+ * too: retries can outlast HeartbeatSeconds. If such a heartbeat is
+ * refused, the answer path's own outcome (accepted, or refused as
+ * settled) decides what is logged and counted; the heartbeat stops.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +33,7 @@ static size_t collect_due(hl_pool *pool, hl_task ***list, size_t *cap)
 	size_t n = 0;
 	int64_t now = hl_mono_ms(pool->clock);
 	for (hl_task *t = pool->held.next; t != &pool->held; t = t->next) {
-		if (t->next_heartbeat_ms > now || atomic_load(&t->answered))
+		if (t->next_heartbeat_ms > now || atomic_load(&t->settled) || atomic_load(&t->heartbeat_gone))
 			continue;
 		t->next_heartbeat_ms = now + (int64_t)pool->acts[t->act].cfg->heartbeat_interval_s * 1000;
 		if (n == *cap) {
@@ -59,13 +64,21 @@ static void send_heartbeat(hl_pool *pool, hl_aws_conn *conn, hl_buf *body, hl_ta
 	if (rc == HL_OK)
 		return;
 	if (rc == HL_ERR_AWS && gone_code(err.aws_code)) {
+		atomic_store(&t->heartbeat_gone, true);
 		atomic_store(&t->cancelled, true);
 		if (!atomic_exchange(&t->answered, true)) {
+			atomic_store(&t->settled, true);   /* nothing will be sent */
 			atomic_fetch_add(&a->cancelled, 1);
 			HL_LOG(HL_LOG_WARN, "task cancelled: Step Functions no longer accepts it; no result will be sent",
 			       HL_LS("activity", a->cfg->name), HL_LS("token", t->token_hash),
 			       HL_LS("error", err.aws_code));
+			return;
 		}
+		/* Its answer is being sent: the answer path logs the outcome
+		 * (an earlier attempt may have landed between two heartbeats). */
+		HL_LOG(HL_LOG_DEBUG, "heartbeat refused while the answer is in flight",
+		       HL_LS("activity", a->cfg->name), HL_LS("token", t->token_hash),
+		       HL_LS("error", err.aws_code));
 		return;
 	}
 	/* A missed heartbeat is not fatal: the next turn tries again, well
@@ -93,7 +106,7 @@ void *hl_heartbeat_main(void *arg)
 			if (!conn && !(conn = hl_aws_conn_new(pool->aws)))
 				abort();
 			for (size_t i = 0; i < n; i++) {
-				if (!atomic_load(&list[i]->answered))
+				if (!atomic_load(&list[i]->settled) && !atomic_load(&list[i]->heartbeat_gone))
 					send_heartbeat(pool, conn, &body, list[i]);
 				hl_task_unref(list[i]);
 			}

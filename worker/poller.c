@@ -5,10 +5,10 @@
  * backoff (a slot is free when it is neither polling nor holding a task),
  * let curl move bytes, and handle finished polls. A poll that returns a
  * task turns its slot into a held task and queues it for an executor; an
- * empty poll frees the slot so the next turn re-polls; an error frees the
- * slot and puts the activity in jittered backoff. Executors wake the loop
- * (an eventfd, pool->wake_fd) when they release a slot or hand over an
- * answer.
+ * empty poll frees the slot so the next turn re-polls; an error puts the
+ * slot, or for some errors the whole activity, in jittered backoff
+ * (backoff_for). Executors wake the loop (an eventfd, pool->wake_fd) when
+ * they release a slot or hand over an answer.
  *
  * Answers (SendTaskSuccess / SendTaskFailure) go out here too: an executor
  * formats one and hands it over (answer.c); the poller sends it on the same
@@ -49,8 +49,14 @@
 #define BACKOFF_MAX_MS 30000
 /* Errors no retry will fix soon (missing activity, denied): retry slowly. */
 #define BACKOFF_FATAL_MS 60000
-/* The longest sleep of a turn, so backoff expiry and the health stamp are
- * noticed; events handled per epoll_wait. */
+/* A probe poll still open after this was accepted (a refusal or
+ * throttling answers at once): the activity is back to normal even if no
+ * task comes before the long poll ends. */
+#define PROBE_ACCEPTED_MS 2000
+/* At most one backoff line per activity and scope in this time. */
+#define BACKOFF_LOG_EVERY_MS 10000
+/* The longest sleep of a turn, so the health stamp is kept fresh; events
+ * handled per epoll_wait. */
 #define POLLER_TICK_MS 1000
 #define POLLER_MAX_EVENTS 64
 
@@ -65,14 +71,39 @@ typedef struct poll_req {
 	hl_buf body;
 	char error_type[160];
 	hl_task *task;                  /* an answer being sent; NULL: a poll */
+	int streak;                     /* a poll: its slot's failures in a row */
+	bool probe;                     /* a poll: the one after an activity backoff */
 	int64_t started_ms;
 	bool configured;                /* the options every poll shares are set */
 	struct poll_req *next_free;     /* free list */
 	struct poll_req *prev, *next;   /* open polls */
 } poll_req;
 
+/* A slot waiting out its own backoff after its poll failed transiently. */
+typedef struct slot_wait {
+	int64_t until_ms;
+	int streak;
+} slot_wait;
+
+/* An activity's backoff state; the poller thread's alone. */
+typedef struct act_backoff {
+	/* The whole activity (throttling, credentials, refusals). */
+	int64_t until_ms;
+	int64_t decided_ms;         /* when it was last set; -1: never */
+	int streak;
+	bool probing;               /* the probe poll is open (streak > 0) */
+	int64_t probe_started_ms;
+	/* Single slots (5xx, reset, timeout): at most `slots` of them. */
+	slot_wait *waits;
+	int n_waits;
+	/* Log rate limits per scope (0: nothing logged yet). */
+	int64_t slot_logged_ms, act_logged_ms;
+	long slot_unlogged, act_unlogged;
+} act_backoff;
+
 typedef struct poller {
 	hl_pool *pool;
+	act_backoff backoff[HL_MAX_ACTIVITIES];
 	hl_aws_conn *conn;          /* signer + credentials for polls */
 	poll_req *free_list;
 	poll_req open_list;         /* sentinel of the open polls */
@@ -169,6 +200,8 @@ static poll_req *get_req(poller *p)
 	}
 	r->pool = p->pool;
 	r->task = NULL;
+	r->streak = 0;
+	r->probe = false;
 	r->error_type[0] = '\0';
 	hl_buf_reset(&r->body);
 	return r;
@@ -195,36 +228,102 @@ static void unlink_open(poller *p, poll_req *r)
 		p->open--;
 }
 
-static void set_backoff(hl_pool *pool, act_state *a, const hl_err *err)
+typedef enum { SCOPE_SLOT, SCOPE_ACTIVITY, SCOPE_REFUSED } backoff_scope;
+
+/* What a failed poll holds back. The AWS SDKs retry per request: a 5xx, a
+ * reset or a timeout says nothing about the next request, so only the slot
+ * whose poll failed waits and the other slots keep polling (at an 18 %
+ * error rate a whole-activity pause cost 4x the throughput). Throttling is
+ * about the account's request rate, and credentials, permissions or a
+ * missing activity fail every poll alike: they hold back the activity, as
+ * does anything not known to be transient. Refusals no retry will fix soon
+ * (missing activity, denied) wait BACKOFF_FATAL_MS. */
+static backoff_scope classify(const hl_err *err)
 {
-	bool fatal = err->code == HL_ERR_AWS &&
-		     (strcmp(err->aws_code, "ActivityDoesNotExist") == 0 ||
-		      strcmp(err->aws_code, "AccessDeniedException") == 0 ||
-		      strcmp(err->aws_code, "UnrecognizedClientException") == 0 ||
-		      strcmp(err->aws_code, "InvalidArn") == 0 ||
-		      strcmp(err->aws_code, "InvalidSignatureException") == 0);
-	pthread_mutex_lock(&pool->lock);
-	a->error_streak++;
-	int64_t ceiling = BACKOFF_BASE_MS << (a->error_streak < 6 ? a->error_streak : 5);
+	static const char *const refused[] = {
+		"ActivityDoesNotExist", "InvalidArn", "AccessDeniedException",
+		"UnrecognizedClientException", "InvalidSignatureException",
+		"KmsAccessDeniedException", "KmsInvalidStateException",
+	};
+	if (err->code == HL_ERR_AWS)
+		for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+			if (strcmp(err->aws_code, refused[i]) == 0)
+				return SCOPE_REFUSED;
+	hl_retry_kind kind = hl_retry_classify(err);
+	return kind == HL_RETRY_TRANSIENT || kind == HL_RETRY_TIMEOUT ? SCOPE_SLOT : SCOPE_ACTIVITY;
+}
+
+/* 1-2 s after the first failure, doubling, at most BACKOFF_MAX_MS. */
+static int64_t jittered_ms(hl_pool *pool, int streak)
+{
+	int64_t ceiling = (int64_t)BACKOFF_BASE_MS << (streak < 6 ? streak : 5);
 	if (ceiling > BACKOFF_MAX_MS)
 		ceiling = BACKOFF_MAX_MS;
-	int64_t delay = fatal ? BACKOFF_FATAL_MS + (int64_t)hl_random_below(pool->clock, 5000)
-			      : ceiling / 2 + (int64_t)hl_random_below(pool->clock, (uint64_t)ceiling / 2);
-	int64_t until = hl_mono_ms(pool->clock) + delay;
-	if (until > a->backoff_until_ms)
-		a->backoff_until_ms = until;
-	int streak = a->error_streak;
-	pthread_mutex_unlock(&pool->lock);
+	return ceiling / 2 + (int64_t)hl_random_below(pool->clock, (uint64_t)ceiling / 2);
+}
+
+/* One line per backoff decision would still flood the log when every poll
+ * fails: at most one per activity and scope every BACKOFF_LOG_EVERY_MS,
+ * counting the failures it stands for. Refusals always log (they wait
+ * 60 s each). */
+static void log_backoff(hl_pool *pool, act_state *a, const hl_err *err, backoff_scope scope, int streak,
+			int64_t delay, int64_t *logged_ms, long *unlogged, int slots_waiting)
+{
+	int64_t now = hl_mono_ms(pool->clock);
+	++*unlogged;
+	if (scope != SCOPE_REFUSED && *logged_ms && now - *logged_ms < BACKOFF_LOG_EVERY_MS)
+		return;
+	long failed = *unlogged;
+	*logged_ms = now ? now : 1;
+	*unlogged = 0;
+	HL_LOG(scope == SCOPE_REFUSED ? HL_LOG_ERROR : HL_LOG_WARN,
+	       scope == SCOPE_REFUSED ? "GetActivityTask refused; check the activity ARN and the task role"
+				      : "GetActivityTask failed; backing off",
+	       HL_LS("activity", a->cfg->name), HL_LS("activityArn", a->cfg->arn),
+	       HL_LS("error", err->aws_code[0] ? err->aws_code : hl_status_name(err->code)),
+	       HL_LS("detail", err->message), HL_LS("scope", scope == SCOPE_SLOT ? "poll" : "activity"),
+	       HL_LI("streak", streak), HL_LI("backoff_ms", delay), HL_LI("failed_polls", failed),
+	       HL_LI("slots_backing_off", slots_waiting));
+}
+
+/* After a failed poll of activity `act` (started at started_ms; its slot
+ * had failed `streak` times before), or a poll that could not be started
+ * (sent false: signing or credentials, which concern every poll). The
+ * poll's slot is free again. */
+static void backoff_for(poller *p, size_t act, const hl_err *err, bool sent, int64_t started_ms, int streak)
+{
+	hl_pool *pool = p->pool;
+	act_state *a = &pool->acts[act];
+	act_backoff *b = &p->backoff[act];
+	backoff_scope scope = classify(err);
+	if (!sent && scope == SCOPE_SLOT)
+		scope = SCOPE_ACTIVITY;
+	int64_t now = hl_mono_ms(pool->clock);
+
 	atomic_fetch_add(&a->poll_errors, 1);
-	/* One line per failed poll would flood the log when every slot fails
-	 * at once: log the first of a streak and then every 10th. */
-	if (streak == 1 || streak % 10 == 0 || fatal)
-		HL_LOG(fatal ? HL_LOG_ERROR : HL_LOG_WARN,
-		       fatal ? "GetActivityTask refused; check the activity ARN and the task role"
-			     : "GetActivityTask failed; backing off",
-		       HL_LS("activity", a->cfg->name), HL_LS("activityArn", a->cfg->arn),
-		       HL_LS("error", err->aws_code[0] ? err->aws_code : hl_status_name(err->code)),
-		       HL_LS("detail", err->message), HL_LI("streak", streak), HL_LI("backoff_ms", delay));
+	if (scope == SCOPE_SLOT && b->n_waits < a->cfg->slots) {
+		int64_t delay = jittered_ms(pool, streak + 1);
+		b->waits[b->n_waits++] = (slot_wait){ .until_ms = now + delay, .streak = streak + 1 };
+		log_backoff(pool, a, err, scope, streak + 1, delay, &b->slot_logged_ms, &b->slot_unlogged,
+			    b->n_waits);
+		return;
+	}
+	if (scope == SCOPE_SLOT)   /* cannot happen: a wait is a free slot */
+		scope = SCOPE_ACTIVITY;
+	/* Polls opened before the last decision fail together (a burst of
+	 * throttling answers every open poll alike): one decision, one
+	 * step of the streak, for the lot. */
+	if (b->decided_ms >= 0 && started_ms <= b->decided_ms && now < b->until_ms) {
+		b->act_unlogged++;
+		return;
+	}
+	b->streak++;
+	int64_t delay = scope == SCOPE_REFUSED ? BACKOFF_FATAL_MS + (int64_t)hl_random_below(pool->clock, 5000)
+					       : jittered_ms(pool, b->streak);
+	if (now + delay > b->until_ms)
+		b->until_ms = now + delay;
+	b->decided_ms = now;
+	log_backoff(pool, a, err, scope, b->streak, delay, &b->act_logged_ms, &b->act_unlogged, b->n_waits);
 }
 
 /* The options every poll shares, set once per easy handle. The URL is
@@ -243,8 +342,10 @@ static void configure_easy(poll_req *r)
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	const char *ca = getenv("AWS_CA_BUNDLE");
-	if (ca && *ca)
+	if (ca && *ca) {   /* the file replaces the store, as in http.c */
 		curl_easy_setopt(e, CURLOPT_CAINFO, ca);
+		curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	}
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -301,47 +402,101 @@ static int start_req(poller *p, poll_req *r, const char *op, const char *body, s
 	return HL_OK;
 }
 
-static int open_poll(poller *p, size_t act_index, hl_err *err)
+static int open_poll(poller *p, size_t act_index, int streak, hl_err *err)
 {
 	act_state *a = &p->pool->acts[act_index];
+	act_backoff *b = &p->backoff[act_index];
 	poll_req *r = get_req(p);
 	r->act = act_index;
-	return start_req(p, r, "GetActivityTask", a->poll_body, a->poll_body_len, POLL_TIMEOUT_MS, err);
+	r->streak = streak;
+	r->probe = b->streak > 0;
+	bool probe = r->probe;   /* r is back on the free list after a failure */
+	int rc = start_req(p, r, "GetActivityTask", a->poll_body, a->poll_body_len, POLL_TIMEOUT_MS, err);
+	if (rc == HL_OK && probe) {
+		b->probing = true;
+		b->probe_started_ms = r->started_ms;
+	}
+	return rc;
 }
 
-/* Opens polls for free slots. Slots are reserved under the lock; the
- * signing and curl setup happen outside it. */
-static void open_polls(poller *p)
+/* Index of a slot wait of b due at `now`, or -1. */
+static int due_wait(const act_backoff *b, int64_t now)
+{
+	for (int i = 0; i < b->n_waits; i++)
+		if (b->waits[i].until_ms <= now)
+			return i;
+	return -1;
+}
+
+/* Opens polls for free slots and for slots whose backoff is over. Slots
+ * are reserved under the lock; the signing and curl setup happen outside
+ * it. Returns the ms until the next backoff ends (-1: none waits). */
+static int64_t open_polls(poller *p)
 {
 	hl_pool *pool = p->pool;
+	int64_t next = -1;
 	for (size_t i = 0; i < pool->n_acts; i++) {
 		act_state *a = &pool->acts[i];
+		act_backoff *b = &p->backoff[i];
+		int64_t now = hl_mono_ms(pool->clock);
+		if (b->probing && now - b->probe_started_ms >= PROBE_ACCEPTED_MS) {
+			b->probing = false;
+			b->streak = 0;
+		}
+		int due = 0;
+		for (int k = 0; k < b->n_waits; k++)
+			if (b->waits[k].until_ms <= now)
+				due++;
+		bool held_back = now < b->until_ms;
 		int want;
 		pthread_mutex_lock(&pool->lock);
-		int64_t now = hl_mono_ms(pool->clock);
-		if (pool->draining || now < a->backoff_until_ms)
+		if (pool->draining || held_back)
 			want = 0;
 		else
-			want = a->cfg->slots - a->open_polls - a->held;
-		/* After errors, probe with one poll before opening them all. */
-		if (want > 1 && a->error_streak > 0)
-			want = 1;
+			want = a->cfg->slots - a->open_polls - a->held - b->n_waits + due;
+		/* After an activity-wide backoff, one probe poll at a time
+		 * until a poll succeeds, before opening them all. */
+		if (want > 0 && b->streak > 0)
+			want = b->probing ? 0 : 1;
 		if (want > 0)
 			a->open_polls += want;
+		bool draining = pool->draining;
 		pthread_mutex_unlock(&pool->lock);
 
 		for (int k = 0; k < want; k++) {
 			hl_err err;
 			hl_err_clear(&err);
-			if (open_poll(p, i, &err) < 0) {
+			int w = due_wait(b, now);
+			if (open_poll(p, i, w >= 0 ? b->waits[w].streak : 0, &err) < 0) {
 				pthread_mutex_lock(&pool->lock);
 				a->open_polls -= want - k;
 				pthread_mutex_unlock(&pool->lock);
-				set_backoff(pool, a, &err);
+				backoff_for(p, i, &err, false, now, 0);
 				break;
 			}
+			if (w >= 0)
+				b->waits[w] = b->waits[--b->n_waits];
+		}
+		if (draining)
+			continue;
+		/* When to look again: the activity's backoff, else its slots'. */
+		int64_t at = -1;
+		if (now < b->until_ms) {
+			at = b->until_ms;
+		} else if (b->probing) {
+			at = b->probe_started_ms + PROBE_ACCEPTED_MS;
+		} else {
+			for (int k = 0; k < b->n_waits; k++)
+				if (at < 0 || b->waits[k].until_ms < at)
+					at = b->waits[k].until_ms;
+		}
+		if (at >= 0) {
+			int64_t left = at > now ? at - now : 0;
+			if (next < 0 || left < next)
+				next = left;
 		}
 	}
+	return next;
 }
 
 static hl_task *make_task(hl_pool *pool, size_t act, const char *token, const char *input)
@@ -365,7 +520,6 @@ static void enqueue_task(hl_pool *pool, hl_task *t)
 	act_state *a = &pool->acts[t->act];
 	a->open_polls--;
 	a->held++;
-	a->error_streak = 0;
 	t->next = &pool->held;
 	t->prev = pool->held.prev;
 	pool->held.prev->next = t;
@@ -415,6 +569,10 @@ static void finish_poll(poller *p, poll_req *r, CURLcode cc)
 		if (json_object_object_get_ex(out, "input", &v) && json_object_is_type(v, json_type_string))
 			input = json_object_get_string(v);
 	}
+	if (r->probe && r->started_ms == p->backoff[r->act].probe_started_ms)
+		p->backoff[r->act].probing = false;
+	if (rc == HL_OK)
+		p->backoff[r->act].streak = 0;
 	if (token && *token) {
 		hl_task *t = make_task(pool, r->act, token, input);
 		atomic_fetch_add(&pool->tasks_received, 1);
@@ -425,12 +583,10 @@ static void finish_poll(poller *p, poll_req *r, CURLcode cc)
 	} else {
 		pthread_mutex_lock(&pool->lock);
 		a->open_polls--;
-		if (rc == HL_OK)
-			a->error_streak = 0;
 		pthread_cond_broadcast(&pool->idle_cond);
 		pthread_mutex_unlock(&pool->lock);
 		if (rc < 0)
-			set_backoff(pool, a, &err);
+			backoff_for(p, r->act, &err, true, r->started_ms, r->streak);
 	}
 	json_object_put(out);
 	curl_multi_remove_handle(pool->multi, r->easy);
@@ -551,6 +707,10 @@ void *hl_poller_main(void *arg)
 	struct epoll_event wake = { .events = EPOLLIN, .data.fd = pool->wake_fd };
 	if (p.epfd < 0 || epoll_ctl(p.epfd, EPOLL_CTL_ADD, pool->wake_fd, &wake) < 0)
 		abort();   /* only at start, for want of memory or descriptors */
+	for (size_t i = 0; i < pool->n_acts; i++) {
+		p.backoff[i].decided_ms = -1;
+		p.backoff[i].waits = hl_xcalloc((size_t)pool->acts[i].cfg->slots, sizeof(slot_wait));
+	}
 	curl_multi_setopt(pool->multi, CURLMOPT_MAXCONNECTS, (long)hl_config_total_slots(&pool->cfg) + 8);
 	curl_multi_setopt(pool->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(pool->multi, CURLMOPT_SOCKETDATA, &p);
@@ -576,7 +736,7 @@ void *hl_poller_main(void *arg)
 		}
 		if (leave)
 			break;
-		open_polls(&p);
+		int64_t backoff_ms = open_polls(&p);
 		int64_t retry_ms = send_answers(&p);
 
 		/* Sleep until I/O, a wakeup (slot freed, drain), curl's timer
@@ -585,6 +745,8 @@ void *hl_poller_main(void *arg)
 		int64_t wait_ms = POLLER_TICK_MS;
 		if (retry_ms >= 0 && retry_ms < wait_ms)
 			wait_ms = retry_ms;
+		if (backoff_ms >= 0 && backoff_ms < wait_ms)
+			wait_ms = backoff_ms;
 		if (p.timer_at_ms >= 0) {
 			int64_t left = p.timer_at_ms - real_mono_ms();
 			if (left < wait_ms)
@@ -640,6 +802,8 @@ void *hl_poller_main(void *arg)
 		free(r);
 	}
 	hl_aws_conn_free(p.conn);
+	for (size_t i = 0; i < pool->n_acts; i++)
+		free(p.backoff[i].waits);
 	pthread_mutex_lock(&pool->lock);
 	pthread_cond_broadcast(&pool->idle_cond);
 	pthread_mutex_unlock(&pool->lock);

@@ -5,7 +5,9 @@
  * list and every task's next_heartbeat_ms / running fields. No I/O is done
  * while holding it. A task's `answered` flag is the single claim on its one
  * answer: whoever flips it from false to true sends (or deliberately does
- * not send) the result.
+ * not send) the result. `settled` comes later, when that answer was sent,
+ * refused or given up: until then the task is still heartbeated, so an
+ * answer retried for longer than HeartbeatSeconds still lands.
  */
 #ifndef HEALER_POOL_INTERNAL_H
 #define HEALER_POOL_INTERNAL_H
@@ -25,6 +27,8 @@ typedef struct hl_task {
 	char token_hash[13];
 	atomic_bool cancelled;          /* the activity should stop */
 	atomic_bool answered;           /* the one answer has been claimed */
+	atomic_bool settled;            /* ... and is done with: no more heartbeats */
+	atomic_bool heartbeat_gone;     /* a heartbeat was refused: stop sending them */
 	int64_t received_mono_ms;
 	int64_t next_heartbeat_ms;      /* lock */
 	bool running;                   /* lock: an executor has it */
@@ -61,8 +65,6 @@ typedef struct act_state {
 	/* lock */
 	int open_polls;
 	int held;                       /* queued + running */
-	int64_t backoff_until_ms;
-	int error_streak;
 	/* counters, atomics (metrics) */
 	atomic_long started, succeeded, failed, cancelled, shutdown;
 	atomic_long duration_sum_ms, duration_max_ms, duration_count;
