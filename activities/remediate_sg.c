@@ -41,8 +41,13 @@
  * protocol names/numbers, integer ports and the two constant CIDRs.
  * Dry run: only the Config read (no plan read or written); the reason
  * says which rules the runbook would remove and which it would leave.
+ *
+ * This file is the activity's flow: its settings, the steps above and its
+ * output. The rule model (reading ipPermissions, which rules reach port
+ * 22/3389, what the runbook removes, rule text, the rollback command) is
+ * sg_rules.c; the Config and SSM Automation calls are sg_aws.c; the
+ * recorded plan is sg_plan.c.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,15 +59,14 @@
 #include "healer/record.h"
 #include "healer/retry.h"
 #include "healer/settings.h"
+#include "healer/sg_aws.h"
 #include "healer/sg_plan.h"
+#include "healer/sg_rules.h"
 
-#define PREFIX "Healer.RemediateSg"
-#define RUNBOOK "AWS-DisablePublicAccessForSecurityGroup"
+#define PREFIX HL_SG_ERROR_PREFIX
+#define RUNBOOK HL_SG_RUNBOOK
 #define OWNER_MESSAGE "I closed port 22 for you. Please use the VPN."
 #define MAX_RULES HL_SG_MAX_RULES
-#define MAX_MISSING_POLLS 10
-#define WORLD_V4 "0.0.0.0/0"
-#define WORLD_V6 "::/0"
 
 typedef struct sg_settings {
 	hl_strlist protected_sgs;
@@ -72,18 +76,6 @@ typedef struct sg_settings {
 	int wait_s;
 	int config_wait_s;
 } sg_settings;
-
-typedef hl_sg_rule sg_rule;     /* sg_plan.h: shared with the recorded plan */
-
-typedef struct sg_rules {
-	size_t n;
-	sg_rule r[MAX_RULES];
-} sg_rules;
-
-typedef struct sg_state {
-	sg_rules rules;          /* world-open rules reaching 22 or 3389 */
-	double capture_time;     /* configurationItemCaptureTime (epoch s) */
-} sg_state;
 
 static bool valid_role_arn(const char *s)
 {
@@ -127,440 +119,7 @@ static int sg_init(hl_err *err)
 	return HL_OK;
 }
 
-/* ---- rules ---- */
-
-static bool is_tcp(const sg_rule *r)
-{
-	return strcmp(r->proto, "tcp") == 0 || strcmp(r->proto, "6") == 0;
-}
-
-static bool rule_covers(const sg_rule *r, int port)
-{
-	if (strcmp(r->proto, "-1") == 0)
-		return true;
-	if (!is_tcp(r))
-		return false;
-	if (r->from == -1 && r->to == -1)
-		return true;
-	return r->from <= port && port <= r->to;
-}
-
-/* What the runbook revokes: tcp exactly 22 or 3389 from a world CIDR. */
-static bool runbook_removes(const sg_rule *r)
-{
-	return is_tcp(r) && r->from == r->to && (r->from == 22 || r->from == 3389);
-}
-
-static bool rule_eq(const sg_rule *a, const sg_rule *b)
-{
-	return strcmp(a->proto, b->proto) == 0 && a->from == b->from && a->to == b->to && a->v6 == b->v6;
-}
-
-static bool rules_contain(const sg_rules *rs, const sg_rule *r)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		if (rule_eq(&rs->r[i], r))
-			return true;
-	return false;
-}
-
-static void rule_text(const sg_rule *r, char *out, size_t outsz)
-{
-	const char *cidr = r->v6 ? WORLD_V6 : WORLD_V4;
-	if (strcmp(r->proto, "-1") == 0)
-		snprintf(out, outsz, "all traffic from %s", cidr);
-	else if (r->from == -1 && r->to == -1)
-		snprintf(out, outsz, "%s all ports from %s", r->proto, cidr);
-	else if (r->from == r->to)
-		snprintf(out, outsz, "%s %d from %s", r->proto, r->from, cidr);
-	else
-		snprintf(out, outsz, "%s %d-%d from %s", r->proto, r->from, r->to, cidr);
-}
-
-static json_object *rule_json(const sg_rule *r)
-{
-	char text[96];
-	json_object *o = json_object_new_object();
-	rule_text(r, text, sizeof(text));
-	json_object_object_add(o, "ipProtocol", json_object_new_string(r->proto));
-	if (r->from != -1 || r->to != -1) {
-		json_object_object_add(o, "fromPort", json_object_new_int(r->from));
-		json_object_object_add(o, "toPort", json_object_new_int(r->to));
-	}
-	json_object_object_add(o, "cidr", json_object_new_string(r->v6 ? WORLD_V6 : WORLD_V4));
-	json_object_object_add(o, "coversPort22", json_object_new_boolean(rule_covers(r, 22)));
-	json_object_object_add(o, "rule", json_object_new_string(text));
-	return o;
-}
-
-static json_object *rules_json(const sg_rule *const *rs, size_t n)
-{
-	json_object *a = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(a, rule_json(rs[i]));
-	return a;
-}
-
-/* "rule, rule, rule" into buf. */
-static int append_rules_text(hl_buf *b, const sg_rule *const *rs, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char text[96];
-		rule_text(rs[i], text, sizeof(text));
-		HL_GUARD(hl_buf_appendf(b, "%s%s", i ? ", " : "", text));
-	}
-	return HL_OK;
-}
-
-/* aws ec2 authorize-security-group-ingress ... re-adding rs; every value
- * in it is validated (group id, protocol, integers, constant CIDRs). */
-static char *rollback_command(const char *gid, const char *region, const sg_rule *const *rs, size_t n)
-{
-	hl_buf b;
-	hl_buf_init(&b, 65536);
-	if (hl_buf_appendf(&b, "aws ec2 authorize-security-group-ingress%s%s --group-id %s --ip-permissions '[",
-			   region ? " --region " : "", region ? region : "", gid) < 0)
-		abort();
-	for (size_t i = 0; i < n; i++) {
-		const sg_rule *r = rs[i];
-		if (hl_buf_appendf(&b, "%s{\"IpProtocol\":\"%s\"", i ? "," : "", r->proto) < 0)
-			abort();
-		if (strcmp(r->proto, "-1") != 0 && (r->from != -1 || r->to != -1))
-			if (hl_buf_appendf(&b, ",\"FromPort\":%d,\"ToPort\":%d", r->from, r->to) < 0)
-				abort();
-		if (hl_buf_appendf(&b, r->v6 ? ",\"Ipv6Ranges\":[{\"CidrIpv6\":\"%s\"}]}"
-					     : ",\"IpRanges\":[{\"CidrIp\":\"%s\"}]}",
-				   r->v6 ? WORLD_V6 : WORLD_V4) < 0)
-			abort();
-	}
-	if (hl_buf_appendf(&b, "]'") < 0)
-		abort();
-	char *s = hl_xstrdup(b.data);
-	hl_buf_free(&b);
-	return s;
-}
-
-/* A port member of a permission: absent/null -> -1; else an integer in
- * -1..65535. */
-static bool get_port(json_object *perm, const char *key, int *out)
-{
-	json_object *v = NULL;
-	*out = -1;
-	if (!json_object_object_get_ex(perm, key, &v) || v == NULL)
-		return true;
-	if (!json_object_is_type(v, json_type_int))
-		return false;
-	int64_t n = json_object_get_int64(v);
-	if (n < -1 || n > 65535)
-		return false;
-	*out = (int)n;
-	return true;
-}
-
-/* Does the range list hold the world CIDR? Items are objects
- * {member: cidr} (ipv4Ranges/ipv6Ranges) or strings (legacy ipRanges). */
-static bool has_world(json_object *ranges, const char *member, const char *world)
-{
-	size_t n = json_object_is_type(ranges, json_type_array) ? json_object_array_length(ranges) : 0;
-	for (size_t i = 0; i < n; i++) {
-		json_object *it = json_object_array_get_idx(ranges, i);
-		const char *c = json_object_is_type(it, json_type_string) ? json_object_get_string(it)
-									   : hl_json_str(it, member);
-		if (c && strcmp(c, world) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int add_rule(sg_rules *rs, const sg_rule *r)
-{
-	if (!(rule_covers(r, 22) || rule_covers(r, 3389)) || rules_contain(rs, r))
-		return HL_OK;
-	if (rs->n == MAX_RULES)
-		return HL_ERR_TOO_LARGE;
-	rs->r[rs->n++] = *r;
-	return HL_OK;
-}
-
-/* The world-open rules reaching 22 or 3389 in a Config configuration. */
-static int parse_configuration(const char *text, sg_rules *rs, char *why, size_t whysz)
-{
-	json_object *cfg = NULL, *perms = NULL;
-	int rc = HL_OK;
-
-	rs->n = 0;
-	cfg = text ? json_tokener_parse(text) : NULL;
-	if (!json_object_is_type(cfg, json_type_object)) {
-		snprintf(why, whysz, "configuration is not a JSON object");
-		rc = HL_ERR_PARSE;
-		goto out;
-	}
-	if (!json_object_object_get_ex(cfg, "ipPermissions", &perms) || perms == NULL)
-		goto out;  /* no ingress rules */
-	if (!json_object_is_type(perms, json_type_array)) {
-		snprintf(why, whysz, "ipPermissions is not a list");
-		rc = HL_ERR_PARSE;
-		goto out;
-	}
-	for (size_t i = 0; i < json_object_array_length(perms); i++) {
-		json_object *p = json_object_array_get_idx(perms, i), *v4 = NULL, *v6 = NULL;
-		sg_rule r;
-		memset(&r, 0, sizeof(r));
-		const char *proto = hl_json_str(p, "ipProtocol");
-		if (!proto || strlen(proto) >= sizeof(r.proto) || !hl_sg_valid_proto(proto) ||
-		    !get_port(p, "fromPort", &r.from) || !get_port(p, "toPort", &r.to)) {
-			snprintf(why, whysz, "ipPermissions[%zu] has an invalid protocol or port", i);
-			rc = HL_ERR_PARSE;
-			goto out;
-		}
-		hl_strlcpy(r.proto, proto, sizeof(r.proto));
-		if (strcmp(r.proto, "-1") == 0)
-			r.from = r.to = -1;
-		if (!json_object_object_get_ex(p, "ipv4Ranges", &v4) || v4 == NULL)
-			json_object_object_get_ex(p, "ipRanges", &v4);
-		json_object_object_get_ex(p, "ipv6Ranges", &v6);
-		bool v4_open = has_world(v4, "cidrIp", WORLD_V4), v6_open = has_world(v6, "cidrIpv6", WORLD_V6);
-		r.v6 = false;
-		if (v4_open)
-			rc = add_rule(rs, &r);
-		r.v6 = true;
-		if (rc == HL_OK && v6_open)
-			rc = add_rule(rs, &r);
-		if (rc < 0) {
-			snprintf(why, whysz, "more than %d world-open rules", MAX_RULES);
-			goto out;
-		}
-	}
-out:
-	json_object_put(cfg);
-	return rc;
-}
-
-/* ---- AWS calls ---- */
-
-static int read_group(hl_activity_ctx *ctx, hl_aws_conn *conn, const char *gid, sg_state *st)
-{
-	json_object *body = json_object_new_object(), *keys = json_object_new_array();
-	json_object *key = json_object_new_object(), *resp = NULL, *items = NULL;
-	hl_err err;
-	int rc = HL_OK;
-
-	memset(st, 0, sizeof(*st));
-	json_object_object_add(key, "resourceType", json_object_new_string("AWS::EC2::SecurityGroup"));
-	json_object_object_add(key, "resourceId", json_object_new_string(gid));
-	json_object_array_add(keys, key);
-	json_object_object_add(body, "resourceKeys", keys);
-	hl_err_clear(&err);
-	rc = hl_aws_call(conn, &hl_svc_config, "BatchGetResourceConfig", body, &resp, NULL, &err);
-	if (rc < 0) {
-		rc = hl_remediation_aws_fail(ctx, PREFIX, "BatchGetResourceConfig", rc, &err);
-		goto out;
-	}
-	json_object_object_get_ex(resp, "baseConfigurationItems", &items);
-	size_t n = json_object_is_type(items, json_type_array) ? json_object_array_length(items) : 0;
-	json_object *item = NULL;
-	for (size_t i = 0; i < n && !item; i++) {
-		json_object *it = json_object_array_get_idx(items, i);
-		const char *id = hl_json_str(it, "resourceId");
-		if (id && strcmp(id, gid) == 0)
-			item = it;
-	}
-	const char *status = item ? hl_json_str(item, "configurationItemStatus") : NULL;
-	if (!item || (status && strcmp(status, "ResourceNotRecorded") == 0)) {
-		rc = hl_activity_fail(ctx, PREFIX ".GroupNotRecorded",
-				      "AWS Config has no configuration for %s: cannot record its rules before changing them",
-				      gid);
-		goto out;
-	}
-	if (status && strncmp(status, "ResourceDeleted", 15) == 0) {
-		rc = hl_activity_fail(ctx, PREFIX ".GroupDeleted", "AWS Config records %s as deleted", gid);
-		goto out;
-	}
-	json_object *ct = NULL;
-	if (json_object_object_get_ex(item, "configurationItemCaptureTime", &ct) &&
-	    (json_object_is_type(ct, json_type_double) || json_object_is_type(ct, json_type_int)))
-		st->capture_time = json_object_get_double(ct);
-	char why[128];
-	if (parse_configuration(hl_json_str(item, "configuration"), &st->rules, why, sizeof(why)) < 0) {
-		rc = hl_activity_fail(ctx, PREFIX ".BadConfiguration",
-				      "AWS Config configuration of %s: %s", gid, why);
-		goto out;
-	}
-out:
-	json_object_put(body);
-	json_object_put(resp);
-	return rc;
-}
-
-static int start_automation(hl_activity_ctx *ctx, hl_aws_conn *conn, const sg_settings *set,
-			    const char *gid, const char *token, char id_out[37])
-{
-	json_object *body = json_object_new_object(), *params = json_object_new_object();
-	json_object *g = json_object_new_array(), *resp = NULL;
-	hl_err err;
-	int rc = HL_OK;
-
-	json_object_object_add(body, "DocumentName", json_object_new_string(RUNBOOK));
-	json_object_array_add(g, json_object_new_string(gid));
-	json_object_object_add(params, "GroupId", g);
-	if (set->role_arn) {
-		json_object *role = json_object_new_array();
-		json_object_array_add(role, json_object_new_string(set->role_arn));
-		json_object_object_add(params, "AutomationAssumeRole", role);
-	}
-	json_object_object_add(body, "Parameters", params);
-	json_object_object_add(body, "ClientToken", json_object_new_string(token));
-	hl_err_clear(&err);
-	rc = hl_aws_call(conn, &hl_svc_ssm, "StartAutomationExecution", body, &resp, NULL, &err);
-	if (rc < 0) {
-		if (err.code == HL_ERR_AWS && strcmp(err.aws_code, "IdempotentParameterMismatch") == 0)
-			rc = hl_activity_fail(ctx, PREFIX ".IdempotencyConflict",
-					      "StartAutomationExecution: ClientToken %s was used with other parameters: %s",
-					      token, err.message);
-		else if (err.code == HL_ERR_AWS &&
-			 strcmp(err.aws_code, "AutomationDefinitionNotFoundException") == 0)
-			rc = hl_activity_fail(ctx, PREFIX ".RunbookNotFound",
-					      "StartAutomationExecution: %s: %s", RUNBOOK, err.message);
-		else
-			rc = hl_remediation_aws_fail(ctx, PREFIX, "StartAutomationExecution", rc, &err);
-		goto out;
-	}
-	const char *id = hl_json_str(resp, "AutomationExecutionId");
-	if (!hl_valid_ssm_id(id)) {
-		rc = hl_activity_fail(ctx, PREFIX ".AwsError",
-				      "StartAutomationExecution: the answer has no valid AutomationExecutionId");
-		goto out;
-	}
-	hl_strlcpy(id_out, id, 37);
-out:
-	json_object_put(body);
-	json_object_put(resp);
-	return rc;
-}
-
-static bool status_in(const char *s, const char *const *set, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, set[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Waits for the automation to end. status gets its final status, failure
- * its FailureMessage (excerpt), *start_time its ExecutionStartTime. */
-static int wait_automation(hl_activity_ctx *ctx, hl_aws_conn *conn, const sg_settings *set,
-			   const char *id, char *status, size_t statussz, char *failure,
-			   size_t failuresz, double *start_time)
-{
-	static const char *const terminal[] = {
-		"Success", "CompletedWithSuccess", "Failed", "TimedOut", "Cancelled",
-		"CompletedWithFailure", "Rejected", "Exited", "ChangeCalendarOverrideRejected",
-	};
-	const hl_clock *clock = hl_clock_system();
-	int64_t started = hl_mono_ms(clock);
-	int64_t deadline = started + (int64_t)set->wait_s * 1000;
-	json_object *body = json_object_new_object(), *resp = NULL;
-	int missing = 0, rc = HL_OK;
-	hl_err err;
-
-	hl_strlcpy(status, "Pending", statussz);
-	failure[0] = '\0';
-	json_object_object_add(body, "AutomationExecutionId", json_object_new_string(id));
-	for (;;) {
-		if (!hl_activity_sleep(ctx, set->poll_ms)) {
-			rc = HL_ERR_CANCELLED;
-			goto out;
-		}
-		json_object_put(resp);
-		resp = NULL;
-		hl_err_clear(&err);
-		rc = hl_aws_call(conn, &hl_svc_ssm, "GetAutomationExecution", body, &resp, NULL, &err);
-		if (rc < 0) {
-			bool nf = err.code == HL_ERR_AWS &&
-				  strcmp(err.aws_code, "AutomationExecutionNotFoundException") == 0;
-			if (nf && ++missing <= MAX_MISSING_POLLS) {
-				rc = HL_OK;
-				continue;
-			}
-			rc = nf ? hl_activity_fail(ctx, PREFIX ".AutomationNotFound",
-						   "GetAutomationExecution: %s not found after %d polls", id,
-						   missing - 1)
-				: hl_remediation_aws_fail(ctx, PREFIX, "GetAutomationExecution", rc, &err);
-			goto out;
-		}
-		missing = 0;
-		json_object *ae = NULL, *t = NULL;
-		json_object_object_get_ex(resp, "AutomationExecution", &ae);
-		hl_excerpt(hl_json_str(ae, "AutomationExecutionStatus"), 40, status, statussz);
-		if (json_object_object_get_ex(ae, "ExecutionStartTime", &t) &&
-		    (json_object_is_type(t, json_type_double) || json_object_is_type(t, json_type_int)))
-			*start_time = json_object_get_double(t);
-		if (status_in(status, terminal, sizeof(terminal) / sizeof(terminal[0]))) {
-			hl_excerpt(hl_json_str(ae, "FailureMessage"), 512, failure, failuresz);
-			goto out;
-		}
-		if (hl_mono_ms(clock) > deadline) {
-			rc = hl_activity_fail(ctx, PREFIX ".AutomationTimedOut",
-					      "automation %s of %s still %s after %d s (HEALER_AUTOMATION_WAIT_S)",
-					      id, RUNBOOK, status, set->wait_s);
-			goto out;
-		}
-	}
-out:
-	json_object_put(body);
-	json_object_put(resp);
-	return rc;
-}
-
 /* ---- output ---- */
-
-static json_object *state_json(const char *gid, const sg_state *st)
-{
-	const sg_rule *rs[MAX_RULES];
-	json_object *o = json_object_new_object();
-	for (size_t i = 0; i < st->rules.n; i++)
-		rs[i] = &st->rules.r[i];
-	json_object_object_add(o, "groupId", json_object_new_string(gid));
-	if (st->capture_time > 0) {
-		char at[21];
-		hl_format_iso8601((int64_t)st->capture_time, at);
-		json_object_object_add(o, "capturedAt", json_object_new_string(at));
-	}
-	json_object_object_add(o, "worldOpenRules", rules_json(rs, st->rules.n));
-	return o;
-}
-
-typedef struct sg_plan {
-	const sg_rule *removed[MAX_RULES];   /* gone (or would go) */
-	const sg_rule *remaining[MAX_RULES]; /* still reaching port 22 */
-	size_t n_removed, n_remaining;
-} sg_plan;
-
-/* Predicted (dry run, after == NULL) or observed change. */
-static void make_plan(const sg_state *before, const sg_state *after, sg_plan *p)
-{
-	memset(p, 0, sizeof(*p));
-	for (size_t i = 0; i < before->rules.n; i++) {
-		const sg_rule *r = &before->rules.r[i];
-		bool gone = after ? !rules_contain(&after->rules, r) : runbook_removes(r);
-		if (gone)
-			p->removed[p->n_removed++] = r;
-		else if (!after && rule_covers(r, 22))
-			p->remaining[p->n_remaining++] = r;
-	}
-	if (after)
-		for (size_t i = 0; i < after->rules.n; i++)
-			if (rule_covers(&after->rules.r[i], 22))
-				p->remaining[p->n_remaining++] = &after->rules.r[i];
-}
-
-static bool any_covers22(const sg_rules *rs)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		if (rule_covers(&rs->r[i], 22))
-			return true;
-	return false;
-}
 
 static json_object *base_output(bool dry_run, const char *gid, const char *token)
 {
@@ -573,13 +132,13 @@ static json_object *base_output(bool dry_run, const char *gid, const char *token
 	return out;
 }
 
-static void add_plan(json_object *out, const char *gid, const char *region, const sg_plan *p)
+static void add_change(json_object *out, const char *gid, const char *region, const hl_sg_change *c)
 {
 	json_object *d = hl_remediation_details(out);
-	json_object_object_add(d, "removed", rules_json(p->removed, p->n_removed));
-	json_object_object_add(d, "remaining", rules_json(p->remaining, p->n_remaining));
-	if (p->n_removed) {
-		char *cmd = rollback_command(gid, region, p->removed, p->n_removed);
+	json_object_object_add(d, "removed", hl_sg_rules_json(c->removed, c->n_removed));
+	json_object_object_add(d, "remaining", hl_sg_rules_json(c->remaining, c->n_remaining));
+	if (c->n_removed) {
+		char *cmd = hl_sg_rollback_command(gid, region, c->removed, c->n_removed);
 		json_object_object_add(out, "rollback", json_object_new_string(cmd));
 		free(cmd);
 	}
@@ -605,38 +164,38 @@ static json_object *protected_output(const sg_job *j)
 	return out;
 }
 
-static json_object *nothing_output(const sg_job *j, const sg_state *before)
+static json_object *nothing_output(const sg_job *j, const hl_sg_state *before)
 {
 	json_object *out = base_output(j->dry_run, j->gid, j->token);
 	char *r = hl_xasprintf("no rule of %s is open to the world on port 22 (AWS Config): nothing to do", j->gid);
 	hl_remediation_set_bool(out, "verified", true);
-	json_object_object_add(out, "before", state_json(j->gid, before));
+	json_object_object_add(out, "before", hl_sg_state_json(j->gid, before));
 	hl_remediation_set_reason(out, r);
 	free(r);
 	return out;
 }
 
-static json_object *dry_run_output(const sg_job *j, const sg_state *before)
+static json_object *dry_run_output(const sg_job *j, const hl_sg_state *before)
 {
-	sg_plan plan;
+	hl_sg_change change;
 	hl_buf reason;
 	json_object *out = base_output(true, j->gid, j->token);
 
-	make_plan(before, NULL, &plan);
-	json_object_object_add(out, "before", state_json(j->gid, before));
-	add_plan(out, j->gid, j->region, &plan);
-	hl_remediation_set_bool(out, "escalate", plan.n_remaining > 0);
+	hl_sg_change_of(before, NULL, &change);
+	json_object_object_add(out, "before", hl_sg_state_json(j->gid, before));
+	add_change(out, j->gid, j->region, &change);
+	hl_remediation_set_bool(out, "escalate", change.n_remaining > 0);
 	hl_buf_init(&reason, 32768);
 	if (hl_buf_appendf(&reason, "dry run: would start SSM Automation %s on %s (ClientToken %s)", RUNBOOK,
 			   j->gid, j->token) < 0 ||
 	    (j->set->role_arn && hl_buf_appendf(&reason, " as %s", j->set->role_arn) < 0))
 		abort();
-	if (plan.n_removed && (hl_buf_appendf(&reason, " to remove: ") < 0 ||
-			       append_rules_text(&reason, plan.removed, plan.n_removed) < 0))
+	if (change.n_removed && (hl_buf_appendf(&reason, " to remove: ") < 0 ||
+			       hl_sg_rules_append_text(&reason, change.removed, change.n_removed) < 0))
 		abort();
-	if (plan.n_remaining && (hl_buf_appendf(&reason, "%s the runbook would leave open on port 22: ",
-						plan.n_removed ? ";" : ", but") < 0 ||
-				 append_rules_text(&reason, plan.remaining, plan.n_remaining) < 0 ||
+	if (change.n_remaining && (hl_buf_appendf(&reason, "%s the runbook would leave open on port 22: ",
+						change.n_removed ? ";" : ", but") < 0 ||
+				 hl_sg_rules_append_text(&reason, change.remaining, change.n_remaining) < 0 ||
 				 hl_buf_appendf(&reason, " (would escalate)") < 0))
 		abort();
 	hl_remediation_set_reason(out, reason.data);
@@ -648,7 +207,7 @@ static json_object *dry_run_output(const sg_job *j, const sg_state *before)
  * automation's start, or HEALER_CONFIG_WAIT_S passed. A runbook that
  * could remove nothing changes nothing, so there is nothing newer to wait
  * for then. *known: the read reflects the group after the automation. */
-static int reread_group(const sg_job *j, const sg_state *before, double auto_start, sg_state *after,
+static int reread_group(const sg_job *j, const hl_sg_state *before, double auto_start, hl_sg_state *after,
 			bool *known)
 {
 	const hl_clock *clock = hl_clock_system();
@@ -656,10 +215,10 @@ static int reread_group(const sg_job *j, const sg_state *before, double auto_sta
 	bool expect_change = false, fresh = false;
 
 	for (size_t i = 0; i < before->rules.n; i++)
-		if (runbook_removes(&before->rules.r[i]))
+		if (hl_sg_runbook_removes(&before->rules.r[i]))
 			expect_change = true;
 	for (;;) {
-		HL_GUARD(read_group(j->ctx, j->conn, j->gid, after));
+		HL_GUARD(hl_sg_read_group(j->ctx, j->conn, j->gid, after));
 		fresh = auto_start > 0 && after->capture_time >= auto_start;
 		if (fresh || !expect_change || hl_mono_ms(clock) >= deadline)
 			break;
@@ -671,13 +230,13 @@ static int reread_group(const sg_job *j, const sg_state *before, double auto_sta
 }
 
 /* The reason of a finished run. */
-static void applied_reason(hl_buf *b, const sg_job *j, const sg_plan *plan, const char *auto_id,
+static void applied_reason(hl_buf *b, const sg_job *j, const hl_sg_change *change, const char *auto_id,
 			   const char *status, const char *failure, bool known, bool ok_status)
 {
 	int rc = HL_OK;
-	if (known && plan->n_remaining == 0 && ok_status) {
+	if (known && change->n_remaining == 0 && ok_status) {
 		if (hl_buf_appendf(b, "closed port 22 on %s: removed ", j->gid) < 0 ||
-		    append_rules_text(b, plan->removed, plan->n_removed) < 0 ||
+		    hl_sg_rules_append_text(b, change->removed, change->n_removed) < 0 ||
 		    hl_buf_appendf(b, " (automation %s %s)", auto_id, status) < 0)
 			abort();
 		return;
@@ -688,32 +247,32 @@ static void applied_reason(hl_buf *b, const sg_job *j, const sg_plan *plan, cons
 	if (rc == HL_OK && !known)
 		rc = hl_buf_appendf(b, "AWS Config has not recorded %s since the automation started (waited %d s): cannot verify; ",
 				    j->gid, j->set->config_wait_s);
-	if (rc == HL_OK && plan->n_remaining) {
+	if (rc == HL_OK && change->n_remaining) {
 		rc = hl_buf_appendf(b, "%s %s still open to the world on port 22: ", j->gid,
 				    known ? "is" : "was last recorded");
 		if (rc == HL_OK)
-			rc = append_rules_text(b, plan->remaining, plan->n_remaining);
+			rc = hl_sg_rules_append_text(b, change->remaining, change->n_remaining);
 		if (rc == HL_OK)
 			rc = hl_buf_appendf(b, " (%s removes only tcp 22/3389 rules from 0.0.0.0/0 and ::/0)",
 					    RUNBOOK);
 	} else if (rc == HL_OK) {
 		rc = hl_buf_appendf(b, "no rule of %s is open to the world on port 22 now", j->gid);
 	}
-	if (rc == HL_OK && plan->n_removed) {
+	if (rc == HL_OK && change->n_removed) {
 		rc = hl_buf_appendf(b, "; removed: ");
 		if (rc == HL_OK)
-			rc = append_rules_text(b, plan->removed, plan->n_removed);
+			rc = hl_sg_rules_append_text(b, change->removed, change->n_removed);
 	}
 	if (rc < 0)
 		abort();   /* cannot happen: the buffer's bound is far above this */
 }
 
 /* The run's reason when a retry found the earlier attempt's work done. */
-static void recovered_reason(hl_buf *b, const sg_job *j, const sg_plan *plan, const hl_sg_plan *earlier,
+static void recovered_reason(hl_buf *b, const sg_job *j, const hl_sg_change *change, const hl_sg_plan *earlier,
 			     const char *auto_id, const char *status)
 {
 	if (hl_buf_appendf(b, "an earlier attempt of this execution removed ") < 0 ||
-	    append_rules_text(b, plan->removed, plan->n_removed) < 0 ||
+	    hl_sg_rules_append_text(b, change->removed, change->n_removed) < 0 ||
 	    hl_buf_appendf(b, " from %s (automation %s %s); recovered from the plan recorded at %s",
 			   j->gid, auto_id, status, earlier->planned_at) < 0)
 		abort();
@@ -724,11 +283,11 @@ static void recovered_reason(hl_buf *b, const sg_job *j, const sg_plan *plan, co
  * execution's plan as found before this run wrote its own (NULL if none);
  * current: the group as this run read it when nothing was open on port 22
  * any more (the retry that recovers from the plan), else NULL. */
-static int follow_runbook(const sg_job *j, const sg_state *before, const hl_sg_plan *earlier,
-			  const sg_state *current, json_object **output)
+static int follow_runbook(const sg_job *j, const hl_sg_state *before, const hl_sg_plan *earlier,
+			  const hl_sg_state *current, json_object **output)
 {
-	sg_state after;
-	sg_plan plan;
+	hl_sg_state after;
+	hl_sg_change change;
 	char auto_id[37] = "", status[48] = "", failure[600] = "";
 	double auto_start = 0;
 	bool known = false, recovered = current != NULL;
@@ -741,7 +300,7 @@ static int follow_runbook(const sg_job *j, const sg_state *before, const hl_sg_p
 		 * token's idempotency window (undocumented) has passed. */
 		hl_strlcpy(auto_id, earlier->automation_id, sizeof(auto_id));
 	} else {
-		HL_GUARD(start_automation(j->ctx, j->conn, j->set, j->gid, j->token, auto_id));
+		HL_GUARD(hl_sg_start_automation(j->ctx, j->conn, j->set->role_arn, j->gid, j->token, auto_id));
 		HL_LOG(HL_LOG_INFO, "remediate-sg: automation started", HL_LS("execution", j->execution),
 		       HL_LS("group", j->gid), HL_LS("automation", auto_id));
 		hl_err_clear(&err);
@@ -753,8 +312,8 @@ static int follow_runbook(const sg_job *j, const sg_state *before, const hl_sg_p
 			       HL_LS("execution", j->execution), HL_LS("automation", auto_id),
 			       HL_LS("error", err.message));
 	}
-	HL_GUARD(wait_automation(j->ctx, j->conn, j->set, auto_id, status, sizeof(status), failure,
-				 sizeof(failure), &auto_start));
+	HL_GUARD(hl_sg_wait_automation(j->ctx, j->conn, auto_id, j->set->poll_ms, j->set->wait_s, status,
+				       sizeof(status), failure, sizeof(failure), &auto_start));
 	if (current && auto_start > 0 && current->capture_time >= auto_start) {
 		after = *current;
 		known = true;
@@ -763,31 +322,31 @@ static int follow_runbook(const sg_job *j, const sg_state *before, const hl_sg_p
 	}
 
 	bool ok_status = strcmp(status, "Success") == 0 || strcmp(status, "CompletedWithSuccess") == 0;
-	make_plan(before, &after, &plan);
-	bool closed = known && plan.n_remaining == 0;
+	hl_sg_change_of(before, &after, &change);
+	bool closed = known && change.n_remaining == 0;
 	json_object *out = base_output(false, j->gid, j->token);
 	json_object *d = hl_remediation_details(out);
 	hl_remediation_set_bool(out, "applied", true);
 	hl_remediation_set_bool(out, "verified", closed && ok_status);
 	hl_remediation_set_bool(out, "escalate", !(closed && ok_status));
-	json_object_object_add(out, "before", state_json(j->gid, before));
-	json_object_object_add(out, "after", state_json(j->gid, &after));
-	add_plan(out, j->gid, j->region, &plan);
+	json_object_object_add(out, "before", hl_sg_state_json(j->gid, before));
+	json_object_object_add(out, "after", hl_sg_state_json(j->gid, &after));
+	add_change(out, j->gid, j->region, &change);
 	json_object_object_add(d, "automationExecutionId", json_object_new_string(auto_id));
 	json_object_object_add(d, "automationStatus", json_object_new_string(status));
 	if (failure[0])
 		json_object_object_add(d, "failureMessage", json_object_new_string(failure));
 	json_object_object_add(d, "configFresh", json_object_new_boolean(known));
-	if (closed && plan.n_removed)
+	if (closed && change.n_removed)
 		json_object_object_add(d, "ownerMessage", json_object_new_string(OWNER_MESSAGE));
 	if (earlier)
 		json_object_object_add(d, "planRecordedAt", json_object_new_string(earlier->planned_at));
 	json_object_object_add(d, "recoveredFromPlan", json_object_new_boolean(recovered));
 	hl_buf_init(&reason, 32768);
-	if (recovered && closed && ok_status && plan.n_removed) {
-		recovered_reason(&reason, j, &plan, earlier, auto_id, status);
+	if (recovered && closed && ok_status && change.n_removed) {
+		recovered_reason(&reason, j, &change, earlier, auto_id, status);
 	} else {
-		applied_reason(&reason, j, &plan, auto_id, status, failure, known, ok_status);
+		applied_reason(&reason, j, &change, auto_id, status, failure, known, ok_status);
 		if (earlier && hl_buf_appendf(&reason, " (retry: an earlier attempt of this execution recorded its plan at %s)",
 					      earlier->planned_at) < 0)
 			abort();
@@ -796,7 +355,7 @@ static int follow_runbook(const sg_job *j, const sg_state *before, const hl_sg_p
 	hl_buf_free(&reason);
 	HL_LOG(HL_LOG_INFO, "remediate-sg: automation finished", HL_LS("execution", j->execution),
 	       HL_LS("group", j->gid), HL_LS("automation", auto_id), HL_LS("status", status),
-	       HL_LI("removed", plan.n_removed), HL_LI("remaining", plan.n_remaining),
+	       HL_LI("removed", change.n_removed), HL_LI("remaining", change.n_remaining),
 	       HL_LB("config_fresh", known), HL_LB("recovered", recovered));
 	*output = out;
 	return HL_OK;
@@ -817,29 +376,30 @@ static int plan_fail(const sg_job *j, const char *what, int rc, const hl_err *er
 }
 
 /* The plan this run records: the rules of `before` the runbook removes. */
-static void plan_of(const sg_job *j, const sg_state *before, hl_sg_plan *rec)
+static void plan_of(const sg_job *j, const hl_sg_state *before, hl_sg_plan *rec)
 {
 	memset(rec, 0, sizeof(*rec));
 	hl_strlcpy(rec->group, j->gid, sizeof(rec->group));
 	rec->captured_at = before->capture_time;
 	for (size_t i = 0; i < before->rules.n; i++)
-		if (runbook_removes(&before->rules.r[i]))
+		if (hl_sg_runbook_removes(&before->rules.r[i]))
 			rec->rules[rec->n++] = before->rules.r[i];
 }
 
 /* The state a recorded plan describes: its rules at its Config time. */
-static void plan_state(const hl_sg_plan *p, sg_state *st)
+static void plan_state(const hl_sg_plan *p, hl_sg_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->capture_time = p->captured_at;
 	for (size_t i = 0; i < p->n; i++)
-		(void)add_rule(&st->rules, &p->rules[i]);   /* <= MAX_RULES: cannot fail */
+		if (hl_sg_rules_add(&st->rules, &p->rules[i]) < 0)
+			break;   /* cannot happen: a plan holds at most MAX_RULES */
 }
 
 /* Not a dry run: look up this execution's plan, then either recover from
  * it (nothing open on port 22 any more, but an earlier attempt planned a
  * change), answer nothing to do, or record the plan and run the runbook. */
-static int remediate(const sg_job *j, sg_state *before, json_object **output)
+static int remediate(const sg_job *j, hl_sg_state *before, json_object **output)
 {
 	hl_sg_plan earlier, rec;
 	bool found = false;
@@ -851,12 +411,12 @@ static int remediate(const sg_job *j, sg_state *before, json_object **output)
 	rc = hl_sg_plan_read(j->conn, j->set->table, j->execution, j->gid, &earlier, &found, &err);
 	if (rc < 0)
 		return plan_fail(j, "reading the rollback plan (GetItem)", rc, &err);
-	if (!any_covers22(&before->rules)) {
+	if (!hl_sg_rules_cover(&before->rules, 22)) {
 		if (!found || earlier.n == 0) {
 			*output = nothing_output(j, before);
 			return HL_OK;
 		}
-		sg_state planned;
+		hl_sg_state planned;
 		plan_state(&earlier, &planned);
 		HL_LOG(HL_LOG_INFO, "remediate-sg: retry found the plan of an earlier attempt",
 		       HL_LS("execution", j->execution), HL_LS("group", j->gid),
@@ -867,15 +427,15 @@ static int remediate(const sg_job *j, sg_state *before, json_object **output)
 	 * opened again) keeps what the earlier attempt planned: those rules
 	 * may be gone already, and their rollback must not be lost. */
 	for (size_t i = 0; found && i < earlier.n; i++)
-		if (add_rule(&before->rules, &earlier.rules[i]) < 0)
+		if (hl_sg_rules_add(&before->rules, &earlier.rules[i]) < 0)
 			return hl_activity_fail(j->ctx, PREFIX ".BadConfiguration",
 						"%s: more than %d world-open rules with the earlier plan's", j->gid,
 						MAX_RULES);
 	plan_of(j, before, &rec);
-	const sg_rule *rs[MAX_RULES];
+	const hl_sg_rule *rs[MAX_RULES];
 	for (size_t i = 0; i < rec.n; i++)
 		rs[i] = &rec.rules[i];
-	char *rollback = rollback_command(j->gid, j->region, rs, rec.n);
+	char *rollback = hl_sg_rollback_command(j->gid, j->region, rs, rec.n);
 	hl_err_clear(&err);
 	rc = hl_sg_plan_write(j->conn, j->set->table, &rec, j->execution, rec.n ? rollback : NULL,
 			      hl_wall_ms(hl_clock_system()), &err);
@@ -890,7 +450,7 @@ static int sg_run(hl_activity_ctx *ctx, json_object *input, json_object **output
 	hl_remediation_input in;
 	sg_settings set;
 	sg_job j;
-	sg_state before;
+	hl_sg_state before;
 	hl_err err;
 	json_object *resource = NULL, *result = NULL;
 	int rc = HL_OK;
@@ -929,8 +489,8 @@ static int sg_run(hl_activity_ctx *ctx, json_object *input, json_object **output
 		rc = hl_activity_fail(ctx, "Healer.NotConfigured", "remediate-sg needs AWS (set AWS_REGION)");
 		goto out;
 	} else {
-		HL_GUARD_GOTO(rc, read_group(ctx, j.conn, j.gid, &before), out);
-		if (in.dry_run && !any_covers22(&before.rules))
+		HL_GUARD_GOTO(rc, hl_sg_read_group(ctx, j.conn, j.gid, &before), out);
+		if (in.dry_run && !hl_sg_rules_cover(&before.rules, 22))
 			result = nothing_output(&j, &before);
 		else if (in.dry_run)
 			result = dry_run_output(&j, &before);

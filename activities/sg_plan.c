@@ -12,21 +12,6 @@
 #include "healer/record.h"
 #include "healer/sg_plan.h"
 
-#define WORLD_V4 "0.0.0.0/0"
-#define WORLD_V6 "::/0"
-
-bool hl_sg_valid_proto(const char *p)
-{
-	static const char *const names[] = { "-1", "tcp", "udp", "icmp", "icmpv6" };
-	if (!p)
-		return false;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(p, names[i]) == 0)
-			return true;
-	size_t n = strspn(p, "0123456789");
-	return n >= 1 && n <= 3 && p[n] == '\0' && strtol(p, NULL, 10) <= 255;
-}
-
 void hl_sg_plan_key(const char *execution, char out[72])
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
@@ -54,7 +39,7 @@ static json_object *rules_value(const hl_sg_plan *p)
 		json_object_object_add(m, "ipProtocol", hl_ddb_s(r->proto));
 		json_object_object_add(m, "fromPort", hl_ddb_n(r->from));
 		json_object_object_add(m, "toPort", hl_ddb_n(r->to));
-		json_object_object_add(m, "cidr", hl_ddb_s(r->v6 ? WORLD_V6 : WORLD_V4));
+		json_object_object_add(m, "cidr", hl_ddb_s(r->v6 ? HL_SG_WORLD_V6 : HL_SG_WORLD_V4));
 		json_object_object_add(v, "M", m);
 		json_object_array_add(list, v);
 	}
@@ -122,9 +107,9 @@ static bool parse_rule(json_object *av, hl_sg_rule *r)
 	if (!hl_sg_valid_proto(proto) || !cidr || !parse_port(map, "fromPort", &r->from) ||
 	    !parse_port(map, "toPort", &r->to))
 		return false;
-	if (strcmp(cidr, WORLD_V4) == 0)
+	if (strcmp(cidr, HL_SG_WORLD_V4) == 0)
 		r->v6 = false;
-	else if (strcmp(cidr, WORLD_V6) == 0)
+	else if (strcmp(cidr, HL_SG_WORLD_V6) == 0)
 		r->v6 = true;
 	else
 		return false;

@@ -29,17 +29,10 @@
 
 #include "healer/aws.h"
 #include "healer/common.h"
+#include "healer/sg_rules.h"
 
-#define HL_SG_MAX_RULES 64
 /* How long a plan is kept (the TTL attribute): far beyond any retry. */
 #define HL_SG_PLAN_TTL_S (14 * 24 * 3600)
-
-/* A world-open ingress rule: 0.0.0.0/0, or ::/0 when v6. */
-typedef struct hl_sg_rule {
-	char proto[8];   /* "-1", "tcp", "udp", "icmp", "icmpv6" or 0..255 */
-	int from, to;    /* -1 when the rule has no ports */
-	bool v6;
-} hl_sg_rule;
 
 typedef struct hl_sg_plan {
 	char group[24];              /* sg-... */
@@ -49,9 +42,6 @@ typedef struct hl_sg_plan {
 	size_t n;
 	hl_sg_rule rules[HL_SG_MAX_RULES];
 } hl_sg_plan;
-
-/* Whether p is an IP protocol as EC2 reports it: a name above or 0..255. */
-bool hl_sg_valid_proto(const char *p);
 
 /* "sgplan#" + 64 hex of SHA-256(execution). out: 72 bytes. */
 void hl_sg_plan_key(const char *execution, char out[72]);

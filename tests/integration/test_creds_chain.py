@@ -4,8 +4,8 @@ worker/creds.c), ECS and IMDS on the local endpoint's stand-ins
 (HEALER_TEST_ECS_HOST / HEALER_TEST_IMDS_ENDPOINT).
 
 - `healer status` on a laptop with a profile uses the profile, even where
-  ECS variables are set and something answers at the metadata address,
-  including one that refuses the IMDSv2 token PUT with 403;
+  ECS variables are set and something answers at the metadata address; the
+  profile comes before IMDS, so IMDS is never asked (not even for a token);
 - with no profile either, the 403 is "no credentials found" naming what
   each source said, not an IMDS error;
 - a worker that got its credentials from IMDS and is then refused reports
@@ -85,14 +85,20 @@ def test_profile_beats_ecs_and_imds(stands, ep, tmp_path):
     assert s['ecs_fetches'] == 0 and s['imds_fetches'] == 0, s
 
 
-def test_profile_used_where_imds_refuses_the_token(stands, ep, tmp_path):
-    """The operator's laptop on a network whose metadata address answers
-    403: before, `healer status` stopped at "credentials source imds"."""
+def test_chain_asks_the_profile_before_imds(stands, ep, tmp_path):
+    """Pins the chain order (profile before IMDS), on the case that made it
+    matter: an operator's laptop on a network whose metadata address
+    refuses the IMDSv2 token with 403, where `healer status` used to stop
+    at "credentials source imds". With a profile, IMDS is never asked - not
+    even for a token - so this says nothing about how a 403 is handled
+    (test_imds_refusing_the_token_is_no_credentials_found does)."""
     write_profile(tmp_path)
     ep.imds(token_status=403)
     r = status(base_env(stands, tmp_path))
     assert r.returncode == 0, r.err
     assert signers(ep) == {TEST_AKID}
+    s = ep.summary()
+    assert s['imds_token_requests'] == 0 and s['imds_fetches'] == 0, s
 
 
 @pytest.mark.parametrize('code', [403, 404, 405])
@@ -109,6 +115,7 @@ def test_imds_refusing_the_token_is_no_credentials_found(stands, ep, tmp_path, c
         '_FULL_URI are not set; imds: instance metadata token request answered HTTP '
         '%d: IMDSv2 is off or refuses this caller (IMDSv1 is never tried))' % code), r.err
     assert signers(ep) == set()
+    assert ep.summary()['imds_token_requests'] >= 1
 
 
 def test_ecs_answers_when_there_is_no_profile(stands, ep, tmp_path):

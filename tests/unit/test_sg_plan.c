@@ -183,13 +183,3 @@ Test(sg_plan, refuses_bad_members)
 	refused(bad_port, "rule 0 is malformed");
 	refused(port_as_string, "rule 0 is malformed");
 }
-
-Test(sg_plan, valid_proto)
-{
-	const char *ok[] = { "-1", "tcp", "udp", "icmp", "icmpv6", "6", "255", "0" };
-	const char *bad[] = { "", "TCP", "256", "1234", "-2", "tcp ", "6a", NULL };
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
-		cr_assert(hl_sg_valid_proto(ok[i]), "%s", ok[i]);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert(!hl_sg_valid_proto(bad[i]), "%s", bad[i] ? bad[i] : "(null)");
-}

@@ -198,12 +198,14 @@ class Imds(Service):
         self.vendor = Vendor(endpoint, 'imds', {'role_name': 'healer-worker',
                                                 'token_status': None})
         self.tokens = {}            # token -> expiry (monotonic)
+        self.token_requests = 0     # every token PUT, refused ones too
         self.tokens_lock = threading.Lock()
 
     def reset(self):
         self.vendor.reset()
         with self.tokens_lock:
             self.tokens.clear()
+            self.token_requests = 0
 
     def routes(self):
         base = r'/latest/meta-data/iam/security-credentials'
@@ -226,6 +228,8 @@ class Imds(Service):
         return Response(401, b'', 'text/plain')
 
     def _put_token(self, req):
+        with self.tokens_lock:
+            self.token_requests += 1
         if req.headers.get('X-Forwarded-For') is not None:
             return Response(403, b'', 'text/plain')
         refused = self.vendor.config.get('token_status')
@@ -280,7 +284,10 @@ class Imds(Service):
         return Response(200, body, 'text/plain')
 
     def summary(self):
-        return {'imds_fetches': self.vendor.fetches}
+        with self.tokens_lock:
+            token_requests = self.token_requests
+        return {'imds_fetches': self.vendor.fetches,
+                'imds_token_requests': token_requests}
 
 
 SERVICES = [EcsCredentials, Imds]
