@@ -396,12 +396,32 @@ static void plan_state(const hl_sg_plan *p, hl_sg_state *st)
 			break;   /* cannot happen: a plan holds at most MAX_RULES */
 }
 
+/* Records the plan for `state` (the rules the runbook removes from it and
+ * their rollback) before anything is changed: no plan on record, no action. */
+static int record_plan(const sg_job *j, const hl_sg_state *state)
+{
+	hl_sg_plan rec;
+	hl_err err;
+	plan_of(j, state, &rec);
+	const hl_sg_rule *rs[MAX_RULES];
+	for (size_t i = 0; i < rec.n; i++)
+		rs[i] = &rec.rules[i];
+	char *rollback = hl_sg_rollback_command(j->gid, j->region, rs, rec.n);
+	hl_err_clear(&err);
+	int rc = hl_sg_plan_write(j->conn, j->set->table, &rec, j->execution, rec.n ? rollback : NULL,
+				  hl_wall_ms(hl_clock_system()), &err);
+	free(rollback);
+	if (rc < 0)
+		return plan_fail(j, "recording the rollback plan (UpdateItem)", rc, &err);
+	return HL_OK;
+}
+
 /* Not a dry run: look up this execution's plan, then either recover from
  * it (nothing open on port 22 any more, but an earlier attempt planned a
  * change), answer nothing to do, or record the plan and run the runbook. */
 static int remediate(const sg_job *j, hl_sg_state *before, json_object **output)
 {
-	hl_sg_plan earlier, rec;
+	hl_sg_plan earlier;
 	bool found = false;
 	hl_err err;
 	int rc;
@@ -421,6 +441,17 @@ static int remediate(const sg_job *j, hl_sg_state *before, json_object **output)
 		HL_LOG(HL_LOG_INFO, "remediate-sg: retry found the plan of an earlier attempt",
 		       HL_LS("execution", j->execution), HL_LS("group", j->gid),
 		       HL_LS("planned_at", earlier.planned_at), HL_LI("rules", earlier.n));
+		if (!earlier.automation_id[0]) {
+			/* The runbook will be started now and removes what is open
+			 * now (a 3389 rule the earlier read did not see, say): that
+			 * must be on record with the earlier plan's rules first. */
+			for (size_t i = 0; i < before->rules.n; i++)
+				if (hl_sg_rules_add(&planned.rules, &before->rules.r[i]) < 0)
+					return hl_activity_fail(j->ctx, PREFIX ".BadConfiguration",
+								"%s: more than %d world-open rules with the earlier plan's",
+								j->gid, MAX_RULES);
+			HL_GUARD(record_plan(j, &planned));
+		}
 		return follow_runbook(j, &planned, &earlier, before, output);
 	}
 	/* A retry that still sees rules open (Config lags, or the group was
@@ -431,17 +462,7 @@ static int remediate(const sg_job *j, hl_sg_state *before, json_object **output)
 			return hl_activity_fail(j->ctx, PREFIX ".BadConfiguration",
 						"%s: more than %d world-open rules with the earlier plan's", j->gid,
 						MAX_RULES);
-	plan_of(j, before, &rec);
-	const hl_sg_rule *rs[MAX_RULES];
-	for (size_t i = 0; i < rec.n; i++)
-		rs[i] = &rec.rules[i];
-	char *rollback = hl_sg_rollback_command(j->gid, j->region, rs, rec.n);
-	hl_err_clear(&err);
-	rc = hl_sg_plan_write(j->conn, j->set->table, &rec, j->execution, rec.n ? rollback : NULL,
-			      hl_wall_ms(hl_clock_system()), &err);
-	free(rollback);
-	if (rc < 0)
-		return plan_fail(j, "recording the rollback plan (UpdateItem)", rc, &err);
+	HL_GUARD(record_plan(j, before));
 	return follow_runbook(j, before, found ? &earlier : NULL, NULL, output);
 }
 

@@ -3,8 +3,9 @@
  * The handle keeps its connection cache between requests (keep-alive), so a
  * thread that calls the same endpoint again pays no new TCP or TLS
  * handshake. TLS verification is always on; only the trusted CA bundle can
- * be changed, and a given bundle is the whole trust store (no CA directory). The response body is collected into an hl_buf whose max is the
- * request's bound: a larger body aborts the transfer with HL_ERR_TOO_LARGE.
+ * be changed, and a given bundle is the whole trust store (no CA
+ * directory). The response body is collected into an hl_buf whose max is
+ * the request's bound: a larger body aborts the transfer with HL_ERR_TOO_LARGE.
  */
 #include <curl/curl.h>
 #include <openssl/crypto.h>

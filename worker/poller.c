@@ -288,7 +288,8 @@ static void log_backoff(hl_pool *pool, act_state *a, const hl_err *err, backoff_
 
 /* After a failed poll of activity `act` (started at started_ms; its slot
  * had failed `streak` times before), or a poll that could not be started
- * (sent false: signing or credentials, which concern every poll). The
+ * (sent false: signing or credentials, which concern every poll), or one
+ * that never reached Step Functions (never_reached). The
  * poll's slot is free again. */
 static void backoff_for(poller *p, size_t act, const hl_err *err, bool sent, int64_t started_ms, int streak)
 {
@@ -532,6 +533,31 @@ static void enqueue_task(hl_pool *pool, hl_task *t)
 	hl_pool_signal_executor(w);   /* after the unlock: see pool_internal.h */
 }
 
+/* Whether a failed transfer never reached Step Functions: name resolution,
+ * connection, proxy or TLS failures. Every poll fails alike then (a wrong
+ * endpoint or CA bundle, a network down), so they hold back the activity
+ * rather than one slot. A connect timeout is not told apart from a read
+ * timeout (both CURLE_OPERATION_TIMEDOUT) and stays per slot. */
+static bool never_reached(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* The result of a finished transfer: the parsed response or a typed error. */
 static int transfer_result(poll_req *r, CURLcode cc, const char *op, json_object **out, hl_err *err)
 {
@@ -571,7 +597,9 @@ static void finish_poll(poller *p, poll_req *r, CURLcode cc)
 	}
 	if (r->probe && r->started_ms == p->backoff[r->act].probe_started_ms)
 		p->backoff[r->act].probing = false;
-	if (rc == HL_OK)
+	/* Only a poll opened after the last backoff decision says the cause
+	 * has passed; a long poll from before it may answer much later. */
+	if (rc == HL_OK && r->started_ms > p->backoff[r->act].decided_ms)
 		p->backoff[r->act].streak = 0;
 	if (token && *token) {
 		hl_task *t = make_task(pool, r->act, token, input);
@@ -586,7 +614,7 @@ static void finish_poll(poller *p, poll_req *r, CURLcode cc)
 		pthread_cond_broadcast(&pool->idle_cond);
 		pthread_mutex_unlock(&pool->lock);
 		if (rc < 0)
-			backoff_for(p, r->act, &err, true, r->started_ms, r->streak);
+			backoff_for(p, r->act, &err, !never_reached(cc), r->started_ms, r->streak);
 	}
 	json_object_put(out);
 	curl_multi_remove_handle(pool->multi, r->easy);

@@ -6,7 +6,8 @@
  * while holding it. A task's `answered` flag is the single claim on its one
  * answer: whoever flips it from false to true sends (or deliberately does
  * not send) the result. `settled` comes later, when that answer was sent,
- * refused or given up: until then the task is still heartbeated, so an
+ * refused or given up, or when the heartbeat claimed the answer (the task
+ * is gone) and sends nothing: until then the task is still heartbeated, so an
  * answer retried for longer than HeartbeatSeconds still lands.
  */
 #ifndef HEALER_POOL_INTERNAL_H

@@ -976,6 +976,31 @@ def test_sg_retry_without_a_recorded_automation_asks_with_the_token(aws):
     assert second.output['details']['automationExecutionId'] == a['id']
 
 
+def test_sg_retry_that_starts_the_runbook_records_what_is_open_now(aws):
+    """The plan is on record without an automation id and nothing reaches
+    port 22 any more, but RDP is open to the world now (the earlier read
+    did not see it). The retry's start runs the runbook on the group as it
+    is, which removes 3389 rules too: that rule must be on record (with
+    its rollback) before the start, not only the earlier plan's."""
+    add_group(aws, [tcp(22)])
+    first = run(aws, 'remediate-sg', sg_input())
+    assert first.rc == 0, first
+    item = plan_item(aws)
+    del item['automationExecutionId']
+    aws.ddb.put_item(BREAKER_TABLE, item)
+    add_group(aws, [tcp(3389), tcp(443)])
+    second = run(aws, 'remediate-sg', sg_input())
+    assert second.rc == 0, second
+    rules = [{k: next(iter(v.values())) for k, v in r['M'].items()}
+             for r in plan_item(aws)['rules']['L']]
+    assert rules == [
+        {'ipProtocol': 'tcp', 'fromPort': '22', 'toPort': '22',
+         'cidr': '0.0.0.0/0'},
+        {'ipProtocol': 'tcp', 'fromPort': '3389', 'toPort': '3389',
+         'cidr': '0.0.0.0/0'}]
+    assert '"FromPort":3389' in plan_item(aws)['rollback']['S'], plan_item(aws)
+
+
 def test_sg_worker_killed_while_the_automation_runs(aws):
     """SIGKILL after the automation started and before it ended: the retry
     (same execution) follows that automation to its end and reports the

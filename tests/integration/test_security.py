@@ -714,6 +714,12 @@ def test_poller_verifies_tls_too(tls_server, pki):
         wait_until(lambda: srv.handshake_errors >= 2, 20, what='refused TLS handshakes')
         assert srv.seen == [], 'the poller sent a request over an unverified connection'
         assert w.proc.poll() is None
+        # A refused certificate fails every poll alike: the whole activity
+        # backs off (one probe at a time), not each slot on its own.
+        wait_until(lambda: w.events('GetActivityTask failed; backing off'), 10,
+                   what='a backoff line')
+        lines = w.events('GetActivityTask failed; backing off')
+        assert all(l.get('scope') == 'activity' for l in lines), lines
     with Worker(srv.url, 'echo:2',
                 extra_env={'AWS_CA_BUNDLE': os.path.join(pki, 'ca.pem')}) as w:
         wait_until(lambda: any(s['target'] == 'AWSStepFunctions.GetActivityTask'
