@@ -1,8 +1,6 @@
 /* claim.c - the guard's duplicate-event check: one conditional write per
  * event id in the breaker table (see include/healer/claim.h).
  */
-#include <openssl/sha.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "healer/claim.h"
@@ -14,11 +12,7 @@
 
 void hl_claim_key(const char *event_id, char out[71])
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)event_id, strlen(event_id), md);
-	memcpy(out, "event#", 6);
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(out + 6 + 2 * i, 3, "%02x", md[i]);
+	hl_sha256_key("event#", event_id, 64, out, 71);
 }
 
 static json_object *claim_key_json(const hl_claim *c)

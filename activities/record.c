@@ -225,19 +225,24 @@ char *hl_clean_text(const char *s, size_t max, bool keep_newlines)
 	return b.data;
 }
 
-void hl_execution_label(const char *execution_arn, char out[24])
+void hl_sha256_key(const char *prefix, const char *s, size_t hex_digits, char *out, size_t outsz)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	static const char hex[] = "0123456789abcdef";
-	if (EVP_Digest(execution_arn, strlen(execution_arn), md, &md_len, EVP_sha256(), NULL) != 1)
-		abort();
-	memcpy(out, "healer-", 7);
-	for (int i = 0; i < 8; i++) {
-		out[7 + 2 * i] = hex[md[i] >> 4];
-		out[8 + 2 * i] = hex[md[i] & 0xf];
-	}
-	out[23] = '\0';
+	size_t plen = strlen(prefix);
+	if (hex_digits > 64 || plen + hex_digits + 1 > outsz ||
+	    EVP_Digest(s, strlen(s), md, &md_len, EVP_sha256(), NULL) != 1)
+		abort();   /* callers pass fixed sizes that fit */
+	memcpy(out, prefix, plen);
+	for (size_t i = 0; i < hex_digits; i++)
+		out[plen + i] = hex[i % 2 ? md[i / 2] & 0xf : md[i / 2] >> 4];
+	out[plen + hex_digits] = '\0';
+}
+
+void hl_execution_label(const char *execution_arn, char out[24])
+{
+	hl_sha256_key("healer-", execution_arn, 16, out, 24);
 }
 
 int hl_console_execution_url(const char *execution_arn, hl_buf *out)

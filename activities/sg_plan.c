@@ -2,7 +2,6 @@
  * include/healer/sg_plan.h): the item built and read back with every
  * member checked, and the three DynamoDB calls that keep it.
  */
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +13,7 @@
 
 void hl_sg_plan_key(const char *execution, char out[72])
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)execution, strlen(execution), md);
-	memcpy(out, "sgplan#", 7);
-	for (size_t i = 0; i < sizeof(md); i++)
-		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	hl_sha256_key("sgplan#", execution, 64, out, 72);
 }
 
 static json_object *key_json(const char *execution)

@@ -51,6 +51,11 @@ bool hl_valid_table_name(const char *s);
  * boundary and ends with "...(truncated)". NULL s gives NULL. */
 char *hl_clean_text(const char *s, size_t max, bool keep_newlines);
 
+/* prefix + the first hex_digits (at most 64) lowercase hex digits of
+ * SHA-256(s), NUL-terminated in out (outsz bytes, which must fit): the
+ * fixed-size keys derived from ids (labels, table keys). */
+void hl_sha256_key(const char *prefix, const char *s, size_t hex_digits, char *out, size_t outsz);
+
 /* "healer-" + the first 16 hex digits of SHA-256(execution_arn): the label
  * (Jira) and idempotency key derived from an execution. out: 24 bytes. */
 void hl_execution_label(const char *execution_arn, char out[24]);
